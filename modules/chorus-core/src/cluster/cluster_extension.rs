@@ -1,0 +1,131 @@
+use alloc::collections::VecDeque;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::{ClusterCore, ClusterError, ClusterEvent, ClusterMetrics, MetricsError};
+use crate::event_stream::{EventStream, Subscription};
+use crate::topology::ClusterTopology;
+
+/// Holds the [`ClusterCore`] of a node and applies every `TopologyUpdated` published on the
+/// node's `EventStream`, by anyone, exactly once (an update with the hash of the last
+/// applied one is ignored). Nobody calls `apply_topology` by hand.
+///
+/// Updates may be published while the core is busy, even from inside the core (a provider
+/// publishes its first topology during `start`): they wait in a queue and the holder of the
+/// core applies them before letting it go. Events the core produces are published after the
+/// core is released, so subscribers may call back into the extension.
+pub struct ClusterExtension {
+    shared: Arc<Shared>,
+    _subscription: Subscription<ClusterEvent>,
+}
+
+struct Shared {
+    core: spin::Mutex<ClusterCore>,
+    pending: spin::Mutex<VecDeque<ClusterTopology>>,
+    events: EventStream<ClusterEvent>,
+}
+
+impl ClusterExtension {
+    /// Takes `core` and subscribes to `events` (the stream its provider publishes on).
+    pub fn new(core: ClusterCore, events: EventStream<ClusterEvent>) -> Self {
+        let shared = Arc::new(Shared {
+            core: spin::Mutex::new(core),
+            pending: spin::Mutex::new(VecDeque::new()),
+            events,
+        });
+        let weak: Weak<Shared> = Arc::downgrade(&shared);
+        let subscription = shared.events.subscribe(move |event| {
+            if let (ClusterEvent::TopologyUpdated(topology), Some(shared)) = (event, weak.upgrade())
+            {
+                shared.pending.lock().push_back(topology.clone());
+                shared.settle();
+            }
+        });
+        Self {
+            shared,
+            _subscription: subscription,
+        }
+    }
+
+    /// The event stream this extension listens to and publishes on.
+    pub fn events(&self) -> &EventStream<ClusterEvent> {
+        &self.shared.events
+    }
+
+    /// Starts the node (see [`ClusterCore::start`]).
+    pub fn start(&self) -> Result<(), ClusterError> {
+        self.with_core(ClusterCore::start)
+    }
+
+    /// Shuts the node down (see [`ClusterCore::shutdown`]).
+    pub fn shutdown(&self) -> Result<(), ClusterError> {
+        self.with_core(ClusterCore::shutdown)
+    }
+
+    /// The last applied topology.
+    pub fn topology(&self) -> ClusterTopology {
+        self.with_core(|core| core.topology().clone())
+    }
+
+    /// A snapshot of the counters.
+    pub fn metrics(&self) -> Result<ClusterMetrics, MetricsError> {
+        self.with_core(|core| core.metrics())
+    }
+
+    /// Runs `f` on the core; pending topologies are applied and produced events published
+    /// once `f` returns.
+    pub fn with_core<R>(&self, f: impl FnOnce(&mut ClusterCore) -> R) -> R {
+        let (result, produced) = {
+            let mut core = self.shared.core.lock();
+            let result = f(&mut core);
+            (result, self.shared.apply_pending(&mut core))
+        };
+        self.shared.publish(produced);
+        self.shared.settle();
+        result
+    }
+}
+
+impl Shared {
+    /// Applies queued topologies while holding the core; returns the events produced.
+    fn apply_pending(&self, core: &mut ClusterCore) -> Vec<ClusterEvent> {
+        loop {
+            let next = self.pending.lock().pop_front();
+            match next {
+                // Refusals are reported through the produced TopologyApplyFailed event.
+                Some(topology) => {
+                    let _ = core.apply_topology(&topology);
+                }
+                None => return core.drain_events(),
+            }
+        }
+    }
+
+    /// Applies what is queued unless someone else holds the core — that holder checks the
+    /// queue again after releasing it, so nothing is left behind.
+    fn settle(&self) {
+        while !self.pending.lock().is_empty() {
+            let Some(mut core) = self.core.try_lock() else {
+                return;
+            };
+            let produced = self.apply_pending(&mut core);
+            drop(core);
+            self.publish(produced);
+        }
+    }
+
+    fn publish(&self, produced: Vec<ClusterEvent>) {
+        for event in produced {
+            self.events.publish(event);
+        }
+    }
+}
+
+impl fmt::Debug for ClusterExtension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterExtension")
+            .field("pending", &self.shared.pending.lock().len())
+            .finish_non_exhaustive()
+    }
+}

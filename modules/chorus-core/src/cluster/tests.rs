@@ -1,0 +1,431 @@
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::{
+    ApplyOutcome, ClusterConfig, ClusterCore, ClusterError, ClusterEvent, ClusterExtension,
+    ClusterState, KindError, MetricsError,
+};
+use crate::event_stream::EventStream;
+use crate::gossip::{Gossiper, GossiperError};
+use crate::provider::{ClusterProvider, ProviderError, StaticClusterProvider};
+use crate::pubsub::{PubSub, PubSubError, TOPIC_KIND};
+use crate::topology::{ClusterTopology, Member, MemberId, TopologyError};
+
+type Log = Arc<spin::Mutex<Vec<String>>>;
+
+/// A component that records its calls in a shared log and fails the calls named in
+/// `failing` (for example `"start provider"`).
+struct Fake {
+    name: &'static str,
+    log: Log,
+    failing: &'static [&'static str],
+}
+
+impl Fake {
+    /// Records the call; returns whether it must fail.
+    fn call(&self, what: &str) -> bool {
+        let call = alloc::format!("{} {}", what, self.name);
+        let fail = self.failing.contains(&call.as_str());
+        self.log.lock().push(call);
+        fail
+    }
+}
+
+impl PubSub for Fake {
+    fn start(&mut self) -> Result<(), PubSubError> {
+        if self.call("start") {
+            return Err(PubSubError::Driver {
+                reason: "boom".to_string(),
+            });
+        }
+        Ok(())
+    }
+    fn stop(&mut self) -> Result<(), PubSubError> {
+        if self.call("stop") {
+            return Err(PubSubError::NotStarted);
+        }
+        Ok(())
+    }
+}
+
+impl Gossiper for Fake {
+    fn start(&mut self) -> Result<(), GossiperError> {
+        if self.call("start") {
+            return Err(GossiperError::AlreadyStarted);
+        }
+        Ok(())
+    }
+    fn stop(&mut self) -> Result<(), GossiperError> {
+        if self.call("stop") {
+            return Err(GossiperError::NotStarted);
+        }
+        Ok(())
+    }
+}
+
+impl ClusterProvider for Fake {
+    fn start(&mut self) -> Result<(), ProviderError> {
+        if self.call("start") {
+            return Err(ProviderError::Bind {
+                address: "127.0.0.1:1".to_string(),
+                reason: "address in use".to_string(),
+            });
+        }
+        Ok(())
+    }
+    fn stop(&mut self) -> Result<(), ProviderError> {
+        if self.call("stop") {
+            return Err(ProviderError::NotStarted);
+        }
+        Ok(())
+    }
+}
+
+fn fake(name: &'static str, log: &Log, failing: &'static [&'static str]) -> Fake {
+    Fake {
+        name,
+        log: Arc::clone(log),
+        failing,
+    }
+}
+
+fn core_with(failing: &'static [&'static str]) -> (ClusterCore, Log) {
+    let log: Log = Arc::default();
+    let core = ClusterCore::new(
+        config(),
+        Box::new(fake("pubsub", &log, failing)),
+        Box::new(fake("gossiper", &log, failing)),
+        Box::new(fake("provider", &log, failing)),
+    );
+    (core, log)
+}
+
+fn config() -> ClusterConfig {
+    ClusterConfig::new("test", MemberId::new("self", 1))
+}
+
+fn member(name: &str) -> Member {
+    Member::new(MemberId::new(name, 1), "127.0.0.1:7000")
+}
+
+fn log_of(log: &Log) -> Vec<String> {
+    log.lock().clone()
+}
+
+#[test]
+fn start_runs_pubsub_then_gossiper_then_provider_and_shutdown_reverses() {
+    let (mut core, log) = core_with(&[]);
+    core.start().unwrap();
+    assert_eq!(core.state(), ClusterState::Running);
+    core.shutdown().unwrap();
+    assert_eq!(core.state(), ClusterState::Stopped);
+    assert_eq!(
+        log_of(&log),
+        [
+            "start pubsub",
+            "start gossiper",
+            "start provider",
+            "stop provider",
+            "stop gossiper",
+            "stop pubsub"
+        ]
+    );
+    let events = core.drain_events();
+    assert_eq!(
+        events,
+        vec![
+            ClusterEvent::Startup {
+                member: MemberId::new("self", 1)
+            },
+            ClusterEvent::Shutdown {
+                member: MemberId::new("self", 1)
+            }
+        ]
+    );
+}
+
+#[test]
+fn failing_provider_undoes_gossiper_and_pubsub_and_reports_startup_failed() {
+    let (mut core, log) = core_with(&["start provider"]);
+    let err = core.start().unwrap_err();
+    assert!(matches!(
+        err,
+        ClusterError::Provider(ProviderError::Bind { .. })
+    ));
+    assert_eq!(core.state(), ClusterState::Stopped);
+    assert_eq!(
+        log_of(&log),
+        [
+            "start pubsub",
+            "start gossiper",
+            "start provider",
+            "stop gossiper",
+            "stop pubsub"
+        ]
+    );
+    assert_eq!(
+        core.drain_events(),
+        vec![ClusterEvent::StartupFailed { reason: err }]
+    );
+}
+
+#[test]
+fn failing_gossiper_undoes_only_pubsub_and_never_starts_the_provider() {
+    let (mut core, log) = core_with(&["start gossiper"]);
+    assert!(matches!(core.start(), Err(ClusterError::Gossiper(_))));
+    assert_eq!(
+        log_of(&log),
+        ["start pubsub", "start gossiper", "stop pubsub"]
+    );
+}
+
+#[test]
+fn failing_pubsub_starts_nothing_else() {
+    let (mut core, log) = core_with(&["start pubsub"]);
+    assert!(matches!(core.start(), Err(ClusterError::PubSub(_))));
+    assert_eq!(log_of(&log), ["start pubsub"]);
+    // The node may be started again once the cause is gone.
+    assert_eq!(core.state(), ClusterState::Stopped);
+}
+
+#[test]
+fn failing_stop_still_stops_the_rest_and_reports_shutdown_failed() {
+    let (mut core, log) = core_with(&["stop gossiper"]);
+    core.start().unwrap();
+    core.drain_events();
+    log.lock().clear();
+    let err = core.shutdown().unwrap_err();
+    assert_eq!(err, ClusterError::Gossiper(GossiperError::NotStarted));
+    assert_eq!(
+        log_of(&log),
+        ["stop provider", "stop gossiper", "stop pubsub"]
+    );
+    assert_eq!(core.state(), ClusterState::Stopped);
+    assert_eq!(
+        core.drain_events(),
+        vec![ClusterEvent::ShutdownFailed { reason: err }]
+    );
+}
+
+#[test]
+fn wrong_transitions_are_typed_errors() {
+    let (mut core, _) = core_with(&[]);
+    assert_eq!(
+        core.shutdown(),
+        Err(ClusterError::InvalidTransition {
+            from: ClusterState::Stopped,
+            to: ClusterState::ShuttingDown
+        })
+    );
+    core.start().unwrap();
+    assert_eq!(
+        core.start(),
+        Err(ClusterError::InvalidTransition {
+            from: ClusterState::Running,
+            to: ClusterState::Starting
+        })
+    );
+}
+
+#[test]
+fn start_is_refused_while_the_topic_kind_is_not_registered() {
+    let (mut core, log) = core_with(&[]);
+    core.unregister_kind(TOPIC_KIND).unwrap();
+    assert_eq!(core.start(), Err(ClusterError::TopicKindNotRegistered));
+    assert!(log_of(&log).is_empty(), "no component was started");
+    core.register_kind(TOPIC_KIND).unwrap();
+    core.start().unwrap();
+}
+
+#[test]
+fn kind_registry_refuses_duplicates_unknown_and_empty_names() {
+    let (mut core, _) = core_with(&[]);
+    core.register_kind("worker").unwrap();
+    assert_eq!(
+        core.register_kind("worker"),
+        Err(ClusterError::Kind(KindError::AlreadyRegistered(
+            "worker".to_string()
+        )))
+    );
+    assert_eq!(
+        core.unregister_kind("ghost"),
+        Err(ClusterError::Kind(KindError::NotRegistered(
+            "ghost".to_string()
+        )))
+    );
+    assert_eq!(
+        core.register_kind(""),
+        Err(ClusterError::Kind(KindError::EmptyName))
+    );
+    assert_eq!(
+        core.kinds().iter().collect::<Vec<_>>(),
+        [TOPIC_KIND, "worker"]
+    );
+}
+
+#[test]
+fn same_hash_update_is_applied_once() {
+    let (mut core, _) = core_with(&[]);
+    let first = ClusterTopology::next(&ClusterTopology::empty(), vec![member("a")], vec![]);
+    assert_eq!(core.apply_topology(&first), Ok(ApplyOutcome::Applied));
+    // Same members in another order, even with other change lists: same hash, ignored.
+    let again = ClusterTopology::new(vec![member("a")]);
+    assert_eq!(core.apply_topology(&again), Ok(ApplyOutcome::Ignored));
+    let m = core.metrics().unwrap();
+    assert_eq!(
+        (m.updates_applied, m.updates_ignored, m.joined_total),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn invalid_update_changes_nothing_and_reports_why() {
+    let (mut core, _) = core_with(&[]);
+    let good = ClusterTopology::next(&ClusterTopology::empty(), vec![member("a")], vec![]);
+    core.apply_topology(&good).unwrap();
+    let bad = ClusterTopology::new(vec![member("a"), member("b")])
+        .with_changes(vec![member("c")], vec![]);
+    let err = core.apply_topology(&bad).unwrap_err();
+    assert_eq!(err, TopologyError::JoinedNotMember(MemberId::new("c", 1)));
+    assert_eq!(core.topology(), &good);
+    assert_eq!(
+        core.drain_events(),
+        vec![ClusterEvent::TopologyApplyFailed { reason: err }]
+    );
+    assert_eq!(core.metrics().unwrap().updates_rejected, 1);
+}
+
+#[test]
+fn blocked_member_stays_blocked_and_may_not_return() {
+    let (mut core, _) = core_with(&[]);
+    let both = ClusterTopology::next(
+        &ClusterTopology::empty(),
+        vec![member("a"), member("b")],
+        vec![],
+    );
+    core.apply_topology(&both).unwrap();
+    let b_blocked = ClusterTopology::next(&both, vec![member("a")], vec![MemberId::new("b", 1)]);
+    core.apply_topology(&b_blocked).unwrap();
+    assert!(core.is_blocked(&MemberId::new("b", 1)));
+    // A later view that forgot the block still may not list b.
+    let b_back = ClusterTopology::next(&b_blocked, vec![member("a"), member("b")], vec![]);
+    assert_eq!(
+        core.apply_topology(&b_back),
+        Err(TopologyError::BlockedIsMember(MemberId::new("b", 1)))
+    );
+    // Its restart, a new incarnation, may join.
+    let restarted = Member::new(MemberId::new("b", 2), "127.0.0.1:7001");
+    let b2 = ClusterTopology::next(&b_blocked, vec![member("a"), restarted], vec![]);
+    assert_eq!(core.apply_topology(&b2), Ok(ApplyOutcome::Applied));
+    let m = core.metrics().unwrap();
+    assert_eq!(
+        (m.members, m.blocked, m.left_total, m.joined_total),
+        (2, 1, 1, 3)
+    );
+}
+
+#[test]
+fn metrics_disabled_is_an_error() {
+    let log: Log = Arc::default();
+    let core = ClusterCore::new(
+        config().with_metrics(false),
+        Box::new(fake("pubsub", &log, &[])),
+        Box::new(fake("gossiper", &log, &[])),
+        Box::new(fake("provider", &log, &[])),
+    );
+    assert_eq!(core.metrics(), Err(MetricsError::Disabled));
+}
+
+fn recorder(
+    events: &EventStream<ClusterEvent>,
+) -> (
+    crate::event_stream::Subscription<ClusterEvent>,
+    Arc<spin::Mutex<Vec<ClusterEvent>>>,
+) {
+    let seen = Arc::new(spin::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    (events.subscribe(move |e| sink.lock().push(e.clone())), seen)
+}
+
+fn extension_with_static(members: Vec<Member>) -> ClusterExtension {
+    let events = EventStream::new();
+    let log: Log = Arc::default();
+    let provider = StaticClusterProvider::new(members, events.clone());
+    let core = ClusterCore::new(
+        config(),
+        Box::new(fake("pubsub", &log, &[])),
+        Box::new(fake("gossiper", &log, &[])),
+        Box::new(provider),
+    );
+    ClusterExtension::new(core, events)
+}
+
+#[test]
+fn extension_applies_the_topology_the_provider_publishes_during_start() {
+    let ext = extension_with_static(vec![member("a"), member("b")]);
+    let (_sub, seen) = recorder(ext.events());
+    ext.start().unwrap();
+    let names: Vec<_> = ext
+        .topology()
+        .members()
+        .iter()
+        .map(|m| m.id().name().to_string())
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(ext.metrics().unwrap().updates_applied, 1);
+    let seen = seen.lock();
+    assert!(matches!(
+        seen.first(),
+        Some(ClusterEvent::TopologyUpdated(_))
+    ));
+    assert!(matches!(seen.last(), Some(ClusterEvent::Startup { .. })));
+}
+
+#[test]
+fn extension_applies_updates_published_by_anyone_exactly_once() {
+    let ext = extension_with_static(vec![member("a")]);
+    ext.start().unwrap();
+    let next = ClusterTopology::next(&ext.topology(), vec![member("a"), member("b")], vec![]);
+    ext.events()
+        .publish(ClusterEvent::TopologyUpdated(next.clone()));
+    ext.events()
+        .publish(ClusterEvent::TopologyUpdated(next.clone()));
+    assert_eq!(ext.topology(), next);
+    let m = ext.metrics().unwrap();
+    assert_eq!((m.updates_applied, m.updates_ignored), (2, 1));
+}
+
+#[test]
+fn extension_publishes_topology_apply_failed_and_keeps_the_old_view() {
+    let ext = extension_with_static(vec![member("a")]);
+    ext.start().unwrap();
+    let before = ext.topology();
+    let (_sub, seen) = recorder(ext.events());
+    let bad = ClusterTopology::new(vec![member("a")]).with_changes(vec![], vec![member("a")]);
+    ext.events().publish(ClusterEvent::TopologyUpdated(bad));
+    assert_eq!(ext.topology(), before);
+    let seen = seen.lock();
+    assert!(seen.iter().any(|e| matches!(
+        e,
+        ClusterEvent::TopologyApplyFailed {
+            reason: TopologyError::LeftStillMember(_)
+        }
+    )));
+}
+
+#[test]
+fn subscriber_may_read_the_extension_while_handling_its_events() {
+    let ext = Arc::new(extension_with_static(vec![member("a")]));
+    let observed = Arc::new(spin::Mutex::new(None));
+    let (ext_in, observed_in) = (Arc::downgrade(&ext), Arc::clone(&observed));
+    let _sub = ext.events().subscribe(move |e| {
+        if let (ClusterEvent::Startup { .. }, Some(ext)) = (e, ext_in.upgrade()) {
+            *observed_in.lock() = Some(ext.topology().members().len());
+        }
+    });
+    ext.start().unwrap();
+    assert_eq!(*observed.lock(), Some(1));
+}

@@ -1,0 +1,28 @@
+use alloc::string::String;
+use core::fmt;
+
+/// Why a gossiper could not start, stop or serve a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GossiperError {
+    /// `start` was called on a gossiper that runs already.
+    AlreadyStarted,
+    /// The gossiper does not run (never started, or stopped).
+    NotStarted,
+    /// The gossiper's driver failed (for example, its runtime is gone).
+    Driver {
+        /// What failed, in words a user can act on.
+        reason: String,
+    },
+}
+
+impl fmt::Display for GossiperError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AlreadyStarted => f.write_str("the gossiper is already started"),
+            Self::NotStarted => f.write_str("the gossiper is not started"),
+            Self::Driver { reason } => write!(f, "the gossip driver failed: {reason}"),
+        }
+    }
+}
+
+impl core::error::Error for GossiperError {}

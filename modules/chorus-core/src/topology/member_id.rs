@@ -1,0 +1,56 @@
+use alloc::sync::Arc;
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The identity of one member: a name and an incarnation.
+///
+/// A process that restarts under the same name takes a new incarnation, so it is a new
+/// member: a blocked member never comes back, its successor joins beside it. Incarnations
+/// are usually the start time of the process in milliseconds, which grows across restarts.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MemberId {
+    name: Arc<str>,
+    incarnation: u64,
+}
+
+impl MemberId {
+    /// The member `name` in its `incarnation`.
+    pub fn new(name: &str, incarnation: u64) -> Self {
+        Self {
+            name: Arc::from(name),
+            incarnation,
+        }
+    }
+
+    /// The name, shared by every incarnation of one process.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The incarnation that tells restarts of one name apart.
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
+    }
+
+    /// Feeds this id into an FNV-1a hasher in a fixed, platform-independent byte order.
+    pub(crate) fn write_stable(&self, hasher: &mut fnv::FnvHasher) {
+        use core::hash::Hasher;
+        hasher.write(self.name.as_bytes());
+        // A separator that cannot occur in UTF-8 text keeps "ab"+1 apart from "a"+"b1".
+        hasher.write(&[0xff]);
+        hasher.write(&self.incarnation.to_le_bytes());
+    }
+}
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.name, self.incarnation)
+    }
+}
+
+impl fmt::Debug for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
