@@ -11,8 +11,11 @@
 extern crate alloc;
 
 pub mod cluster;
+pub mod consensus;
 pub mod event_stream;
 pub mod gossip;
+pub mod membership;
 pub mod provider;
 pub mod pubsub;
 pub mod topology;
+pub mod wire;

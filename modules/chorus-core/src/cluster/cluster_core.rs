@@ -197,6 +197,15 @@ impl ClusterCore {
         Ok(ApplyOutcome::Applied)
     }
 
+    /// The node rejoined the cluster as `member` (a new incarnation, after the cluster
+    /// blocked its previous one): its previous view and blocked list belong to the old
+    /// identity and are dropped; the counters keep running.
+    pub fn rejoined(&mut self, member: MemberId) {
+        self.config.member_id = member;
+        self.topology = ClusterTopology::empty();
+        self.blocked.clear();
+    }
+
     /// The last applied topology.
     pub fn topology(&self) -> &ClusterTopology {
         &self.topology

@@ -1,3 +1,6 @@
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::topology::{ClusterTopology, MemberId, TopologyError};
 
 use super::ClusterError;
@@ -31,5 +34,40 @@ pub enum ClusterEvent {
     TopologyApplyFailed {
         /// The rule it broke.
         reason: TopologyError,
+    },
+    /// A key of a member's gossip state changed here (a local write or an accepted entry).
+    GossipUpdated {
+        /// The member that owns the key.
+        member: MemberId,
+        /// The key.
+        key: String,
+        /// The owner's sequence number of the new value.
+        seq: u64,
+    },
+    /// Every live member now publishes the same value for a consensus check.
+    ConsensusReached {
+        /// The check's name.
+        check: String,
+        /// The agreed value.
+        value: Vec<u8>,
+    },
+    /// A check that had consensus no longer has it.
+    ConsensusLost {
+        /// The check's name.
+        check: String,
+    },
+    /// This node learnt that a peer blocked it: to the cluster of that peer it is gone.
+    BlockedByPeer {
+        /// The peer that blocked this node.
+        peer: MemberId,
+        /// How many live members that peer sees.
+        peer_members: u32,
+    },
+    /// This node joined again under a new incarnation after being blocked.
+    Rejoined {
+        /// The blocked identity.
+        previous: MemberId,
+        /// The new identity.
+        member: MemberId,
     },
 }

@@ -5,11 +5,12 @@ use core::fmt;
 
 use super::{ClusterCore, ClusterError, ClusterEvent, ClusterMetrics, MetricsError};
 use crate::event_stream::{EventStream, Subscription};
-use crate::topology::ClusterTopology;
+use crate::topology::{ClusterTopology, MemberId};
 
 /// Holds the [`ClusterCore`] of a node and applies every `TopologyUpdated` published on the
 /// node's `EventStream`, by anyone, exactly once (an update with the hash of the last
-/// applied one is ignored). Nobody calls `apply_topology` by hand.
+/// applied one is ignored). Nobody calls `apply_topology` by hand. A `Rejoined` event
+/// (the node came back under a new incarnation) resets the core's view first.
 ///
 /// Updates may be published while the core is busy, even from inside the core (a provider
 /// publishes its first topology during `start`): they wait in a queue and the holder of the
@@ -22,8 +23,14 @@ pub struct ClusterExtension {
 
 struct Shared {
     core: spin::Mutex<ClusterCore>,
-    pending: spin::Mutex<VecDeque<ClusterTopology>>,
+    pending: spin::Mutex<VecDeque<Change>>,
     events: EventStream<ClusterEvent>,
+}
+
+/// A change published on the stream that the core must take in order.
+enum Change {
+    Topology(ClusterTopology),
+    Rejoined(MemberId),
 }
 
 impl ClusterExtension {
@@ -36,9 +43,13 @@ impl ClusterExtension {
         });
         let weak: Weak<Shared> = Arc::downgrade(&shared);
         let subscription = shared.events.subscribe(move |event| {
-            if let (ClusterEvent::TopologyUpdated(topology), Some(shared)) = (event, weak.upgrade())
-            {
-                shared.pending.lock().push_back(topology.clone());
+            let change = match event {
+                ClusterEvent::TopologyUpdated(topology) => Change::Topology(topology.clone()),
+                ClusterEvent::Rejoined { member, .. } => Change::Rejoined(member.clone()),
+                _ => return,
+            };
+            if let Some(shared) = weak.upgrade() {
+                shared.pending.lock().push_back(change);
                 shared.settle();
             }
         });
@@ -94,9 +105,10 @@ impl Shared {
             let next = self.pending.lock().pop_front();
             match next {
                 // Refusals are reported through the produced TopologyApplyFailed event.
-                Some(topology) => {
+                Some(Change::Topology(topology)) => {
                     let _ = core.apply_topology(&topology);
                 }
+                Some(Change::Rejoined(member)) => core.rejoined(member),
                 None => return core.drain_events(),
             }
         }

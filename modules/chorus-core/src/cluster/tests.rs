@@ -429,3 +429,32 @@ fn subscriber_may_read_the_extension_while_handling_its_events() {
     ext.start().unwrap();
     assert_eq!(*observed.lock(), Some(1));
 }
+
+#[test]
+fn extension_resets_the_view_when_the_node_rejoins_under_a_new_incarnation() {
+    let ext = extension_with_static(vec![member("self"), member("b")]);
+    ext.start().unwrap();
+    // b blocked this node; the partition view blocked b.
+    let alone = ClusterTopology::next(
+        &ext.topology(),
+        vec![member("self")],
+        vec![MemberId::new("b", 1)],
+    );
+    ext.events().publish(ClusterEvent::TopologyUpdated(alone));
+    assert!(ext.with_core(|c| c.is_blocked(&MemberId::new("b", 1))));
+    let me2 = MemberId::new("self", 2);
+    ext.events().publish(ClusterEvent::Rejoined {
+        previous: MemberId::new("self", 1),
+        member: me2.clone(),
+    });
+    // As the new incarnation, b is a live member again and may be applied.
+    let back = ClusterTopology::next(
+        &ClusterTopology::empty(),
+        vec![Member::new(me2.clone(), "a"), member("b")],
+        vec![MemberId::new("self", 1)],
+    );
+    ext.events()
+        .publish(ClusterEvent::TopologyUpdated(back.clone()));
+    assert_eq!(ext.topology(), back);
+    assert_eq!(ext.with_core(|c| c.config().member_id.clone()), me2);
+}

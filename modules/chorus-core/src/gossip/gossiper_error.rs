@@ -8,6 +8,15 @@ pub enum GossiperError {
     AlreadyStarted,
     /// The gossiper does not run (never started, or stopped).
     NotStarted,
+    /// The key is reserved for chorus (it starts with `chorus.`).
+    ReservedKey {
+        /// The refused key.
+        key: String,
+    },
+    /// The node left the cluster; it no longer writes or gossips.
+    Left,
+    /// The gossip configuration breaks a rule.
+    Config(super::GossipConfigError),
     /// The gossiper's driver failed (for example, its runtime is gone).
     Driver {
         /// What failed, in words a user can act on.
@@ -20,6 +29,14 @@ impl fmt::Display for GossiperError {
         match self {
             Self::AlreadyStarted => f.write_str("the gossiper is already started"),
             Self::NotStarted => f.write_str("the gossiper is not started"),
+            Self::ReservedKey { key } => {
+                write!(
+                    f,
+                    "key {key:?} is reserved: keys starting with \"chorus.\" belong to chorus"
+                )
+            }
+            Self::Left => f.write_str("this node left the cluster"),
+            Self::Config(e) => write!(f, "invalid gossip configuration: {e}"),
             Self::Driver { reason } => write!(f, "the gossip driver failed: {reason}"),
         }
     }

@@ -1,0 +1,118 @@
+use super::{DeltaLimits, GossipConfigError};
+
+/// Settings of the gossip protocol. Every bound is here, with a default and a validation
+/// rule; `docs/operations.md` explains how detection time and bandwidth follow from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GossipConfig {
+    /// Time between two push-pull rounds (default 250 ms). Each round sends a digest to
+    /// `fan_out` peers; shorter rounds detect and repair faster and cost more bytes.
+    pub gossip_interval_ms: u64,
+    /// A request without a response after this long is counted as timed out (default
+    /// 1,000 ms). Must stay below `heartbeat_expiration_ms`.
+    pub request_timeout_ms: u64,
+    /// Peers contacted per round, and peers a fresh change is pushed to (default 2).
+    pub fan_out: usize,
+    /// At most this many entries per message (default 1,024).
+    pub max_entries_per_message: usize,
+    /// At most this many encoded bytes of digest and delta per message (default 60 KiB).
+    pub max_bytes_per_message: usize,
+    /// Time between two increments of the local heartbeat (default 250 ms).
+    pub heartbeat_interval_ms: u64,
+    /// A member whose heartbeat has not risen for this long is blocked (default 2,000 ms).
+    /// Must be at least [`GossipConfig::MIN_EXPIRATION_INTERVALS`] heartbeat intervals and
+    /// gossip intervals.
+    pub heartbeat_expiration_ms: u64,
+    /// Every this many rounds, one seed that is not a live member is contacted, so that
+    /// both sides of a healed partition find each other again (default 8; 0 turns it off).
+    pub seed_probe_rounds: u32,
+    /// A blocked member id is remembered (and refused) for this long after it was blocked,
+    /// then forgotten, which bounds the blocked list (default 10 minutes).
+    pub blocked_retention_ms: u64,
+    /// Whether a node that learns it is blocked — a peer refuses it, or its peers see
+    /// as alive the members it blocked — rejoins under a new incarnation (default true).
+    /// The rules are in `docs/protocol.md`.
+    pub rejoin_when_blocked: bool,
+}
+
+impl GossipConfig {
+    /// The expiration must span at least this many heartbeat and gossip intervals, or
+    /// ordinary gossip delays would block live members.
+    pub const MIN_EXPIRATION_INTERVALS: u64 = 4;
+
+    /// Defaults for a LAN cluster of up to a few dozen nodes.
+    pub const fn new() -> Self {
+        Self {
+            gossip_interval_ms: 250,
+            request_timeout_ms: 1_000,
+            fan_out: 2,
+            max_entries_per_message: 1_024,
+            max_bytes_per_message: 60 * 1024,
+            heartbeat_interval_ms: 250,
+            heartbeat_expiration_ms: 2_000,
+            seed_probe_rounds: 8,
+            blocked_retention_ms: 10 * 60 * 1_000,
+            rejoin_when_blocked: true,
+        }
+    }
+
+    /// Defaults scaled for a LAN cluster of `members` nodes: heartbeat news takes about
+    /// log2(N) rounds to reach everyone, so the expiration grows with log2(N).
+    pub fn new_lan(members: usize) -> Self {
+        let base = Self::new();
+        let rounds = u64::from(usize::BITS - members.max(2).leading_zeros());
+        let expiration = (base.gossip_interval_ms * (rounds + 4)).max(base.heartbeat_expiration_ms);
+        Self {
+            heartbeat_expiration_ms: expiration,
+            ..base
+        }
+    }
+
+    /// The message bounds as [`DeltaLimits`].
+    pub fn limits(&self) -> DeltaLimits {
+        DeltaLimits {
+            max_entries: self.max_entries_per_message,
+            max_bytes: self.max_bytes_per_message,
+        }
+    }
+
+    /// Checks every rule; the first one broken is returned.
+    pub fn validate(&self) -> Result<(), GossipConfigError> {
+        if self.fan_out == 0 {
+            return Err(GossipConfigError::ZeroFanOut);
+        }
+        if self.gossip_interval_ms == 0 {
+            return Err(GossipConfigError::ZeroGossipInterval);
+        }
+        if self.heartbeat_interval_ms == 0 {
+            return Err(GossipConfigError::ZeroHeartbeatInterval);
+        }
+        if self.max_entries_per_message == 0 {
+            return Err(GossipConfigError::ZeroMaxEntries);
+        }
+        if self.max_bytes_per_message < GossipConfigError::MIN_MESSAGE_BYTES {
+            return Err(GossipConfigError::MessageBytesTooSmall {
+                bytes: self.max_bytes_per_message,
+            });
+        }
+        let slowest = self.heartbeat_interval_ms.max(self.gossip_interval_ms);
+        if self.heartbeat_expiration_ms < slowest * Self::MIN_EXPIRATION_INTERVALS {
+            return Err(GossipConfigError::ExpirationTooShort {
+                expiration_ms: self.heartbeat_expiration_ms,
+                minimum_ms: slowest * Self::MIN_EXPIRATION_INTERVALS,
+            });
+        }
+        if self.request_timeout_ms == 0 || self.request_timeout_ms >= self.heartbeat_expiration_ms {
+            return Err(GossipConfigError::RequestTimeoutNotBelowExpiration {
+                timeout_ms: self.request_timeout_ms,
+                expiration_ms: self.heartbeat_expiration_ms,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Default for GossipConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}

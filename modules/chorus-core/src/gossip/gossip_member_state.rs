@@ -1,0 +1,89 @@
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::GossipKeyValue;
+
+/// Everything one node knows of one member's gossip state.
+///
+/// - `entries`: key → latest value known, last-writer-wins by the owner's sequence number;
+/// - `heartbeat`: the highest heartbeat counter seen for the member (merged by max);
+/// - `watermark`: every write of the member with a sequence number ≤ `watermark` is known
+///   here (or superseded by a later write of the same key). Deltas are built from it: a
+///   peer that reports watermark `w` is sent the entries with a sequence number above `w`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GossipMemberState {
+    pub(crate) entries: BTreeMap<String, GossipKeyValue>,
+    pub(crate) heartbeat: u64,
+    pub(crate) watermark: u64,
+}
+
+impl GossipMemberState {
+    /// The value of `key`, if known.
+    pub fn get(&self, key: &str) -> Option<&GossipKeyValue> {
+        self.entries.get(key)
+    }
+
+    /// The keys and values, sorted by key.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &GossipKeyValue)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The highest heartbeat seen.
+    pub fn heartbeat(&self) -> u64 {
+        self.heartbeat
+    }
+
+    /// Every write up to this sequence number is known here.
+    pub fn watermark(&self) -> u64 {
+        self.watermark
+    }
+
+    /// The highest sequence number of any entry held.
+    pub fn max_seq(&self) -> u64 {
+        self.entries
+            .values()
+            .map(GossipKeyValue::seq)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The entries with a sequence number above `seq`, in ascending sequence order.
+    pub(crate) fn entries_after(&self, seq: u64) -> Vec<(&String, &GossipKeyValue)> {
+        let mut newer: Vec<_> = self.entries.iter().filter(|(_, v)| v.seq() > seq).collect();
+        newer.sort_by_key(|(_, v)| v.seq());
+        newer
+    }
+
+    /// Stores `value` for `key` if its sequence number is strictly higher than the one
+    /// held; returns whether it was accepted.
+    pub(crate) fn offer(&mut self, key: &str, value: &[u8], seq: u64, now: u64) -> bool {
+        match self.entries.get_mut(key) {
+            Some(held) if held.seq() >= seq => false,
+            Some(held) => {
+                *held = GossipKeyValue::new(value.to_vec(), seq, now);
+                true
+            }
+            None => {
+                self.entries.insert(
+                    String::from(key),
+                    GossipKeyValue::new(value.to_vec(), seq, now),
+                );
+                true
+            }
+        }
+    }
+
+    /// The content that must agree between nodes: keys, values and sequence numbers, not
+    /// the local timestamps.
+    pub fn same_content(&self, other: &Self) -> bool {
+        self.entries.len() == other.entries.len()
+            && self
+                .entries
+                .iter()
+                .zip(other.entries.iter())
+                .all(|((ka, va), (kb, vb))| {
+                    ka == kb && va.seq() == vb.seq() && va.value() == vb.value()
+                })
+    }
+}

@@ -1,0 +1,20 @@
+use serde::{Deserialize, Serialize};
+
+use super::{GossipPush, GossipRejected, GossipRequest, GossipResponse};
+
+/// The messages of the gossip protocol (carried by `wire::Frame::Gossip`).
+///
+/// One round is a push-pull exchange: `Request` (the requester's digest) → `Response`
+/// (what the requester lacks, and a digest of what the responder lacks) → `Push` (what the
+/// responder lacks). Fresh changes travel as `Push` at once, outside rounds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GossipMessage {
+    /// Opens a round.
+    Request(GossipRequest),
+    /// Answers a request.
+    Response(GossipResponse),
+    /// Entries the receiver lacks; no answer expected.
+    Push(GossipPush),
+    /// The sender blocked the receiver and will not gossip with it.
+    Rejected(GossipRejected),
+}

@@ -1,0 +1,237 @@
+//! Handling received messages: requests, responses, pushes and rejections.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::{BlockReason, GossipNode};
+use crate::cluster::ClusterEvent;
+use crate::gossip::{
+    GossipDelta, GossipDigest, GossipMessage, GossipOutput, GossipPush, GossipRejected,
+    GossipRequest, GossipResponse, GossipUpdate, reserved_keys,
+};
+use crate::topology::MemberId;
+
+impl GossipNode {
+    /// Handles a message received from the node listening at `from` at `now`.
+    pub fn handle(&mut self, from: &str, message: GossipMessage, now: u64) {
+        if self.leaving {
+            // A leaving node only collects the answers to its leave.
+            if let GossipMessage::Response(response) = message
+                && self.pending.remove(&response.id).is_some()
+            {
+                self.metrics.responses_received += 1;
+            }
+            return;
+        }
+        match message {
+            GossipMessage::Request(request) => self.on_request(from, &request, now),
+            GossipMessage::Response(response) => self.on_response(from, &response, now),
+            GossipMessage::Push(push) => self.on_push(&push, now),
+            GossipMessage::Rejected(rejected) => self.on_rejected(from, &rejected, now),
+        }
+        self.settle(now);
+        self.announce_if_due(now);
+    }
+
+    fn on_request(&mut self, from: &str, request: &GossipRequest, now: u64) {
+        self.metrics.requests_received += 1;
+        if request.from == *self.member.id() {
+            return;
+        }
+        if self.blocked.contains_key(&request.from) {
+            self.reject(from, &request.from);
+            // A blocked requester that sees a larger cluster than ours, without us in it,
+            // is on the larger side of a healed partition: we are the ones to rejoin.
+            let larger = request.digest.complete
+                && request.digest.entries.len() > self.topology.members().len()
+                && !request
+                    .digest
+                    .entries
+                    .iter()
+                    .any(|e| e.member == *self.member.id());
+            if larger && self.config.rejoin_when_blocked {
+                self.rejoin(Some(String::from(from)), now);
+            }
+            return;
+        }
+        if self.rejoin_on_evidence(from, &request.digest, now) {
+            return;
+        }
+        self.observe(&request.digest, now);
+        self.merge(&request.delta, now);
+        if self.blocked.contains_key(&request.from) {
+            // The request told us the requester left: answer to acknowledge, nothing more.
+            self.respond(
+                from,
+                request.id,
+                GossipDigest::default(),
+                GossipDelta::default(),
+            );
+            return;
+        }
+        let blocked = &self.blocked;
+        let reply = self.store.digest_reply(
+            &request.digest,
+            self.config.max_bytes_per_message / 4,
+            |m| !blocked.contains_key(m),
+        );
+        let limits = crate::gossip::DeltaLimits {
+            max_entries: self.config.max_entries_per_message,
+            max_bytes: self.delta_budget(&reply),
+        };
+        let delta = self
+            .store
+            .delta_for(&request.digest, limits, |m| !blocked.contains_key(m));
+        self.respond(from, request.id, reply, delta);
+    }
+
+    fn respond(&mut self, to: &str, id: u64, digest: GossipDigest, delta: GossipDelta) {
+        self.outputs.push(GossipOutput::Send {
+            to: String::from(to),
+            message: GossipMessage::Response(GossipResponse {
+                id,
+                from: self.member.id().clone(),
+                digest,
+                delta,
+            }),
+        });
+    }
+
+    fn reject(&mut self, to: &str, blocked: &MemberId) {
+        self.metrics.rejections_sent += 1;
+        self.outputs.push(GossipOutput::Send {
+            to: String::from(to),
+            message: GossipMessage::Rejected(GossipRejected {
+                from: self.member.id().clone(),
+                blocked: blocked.clone(),
+                members: self.topology.members().len() as u32,
+            }),
+        });
+    }
+
+    fn on_response(&mut self, from: &str, response: &GossipResponse, now: u64) {
+        match self.pending.remove(&response.id) {
+            Some(_) => self.metrics.responses_received += 1,
+            None => self.metrics.late_responses += 1,
+        }
+        if self.blocked.contains_key(&response.from) {
+            return;
+        }
+        if self.rejoin_on_evidence(from, &response.digest, now) {
+            return;
+        }
+        self.observe(&response.digest, now);
+        self.merge(&response.delta, now);
+        // Last leg: what the responder said it lacks, never relayed further.
+        let blocked = &self.blocked;
+        let delta = self
+            .store
+            .delta_for(&response.digest, self.config.limits(), |m| {
+                !blocked.contains_key(m)
+            });
+        if !delta.is_empty() {
+            self.send_push(alloc::vec![String::from(from)], &delta, 0);
+        }
+    }
+
+    fn on_push(&mut self, push: &GossipPush, now: u64) {
+        self.metrics.pushes_received += 1;
+        if self.blocked.contains_key(&push.from) || push.from == *self.member.id() {
+            return;
+        }
+        let updates = self.merge(&push.delta, now);
+        if push.relays == 0 || updates.is_empty() {
+            return;
+        }
+        // Relay the parts that were news here; where they are news nowhere, relays stop.
+        let fresh: Vec<_> = push
+            .delta
+            .owners
+            .iter()
+            .filter(|part| updates.iter().any(|u| u.member == part.member))
+            .filter(|part| !self.blocked.contains_key(&part.member))
+            .cloned()
+            .collect();
+        if fresh.is_empty() {
+            return;
+        }
+        let delta = GossipDelta { owners: fresh };
+        let sender = push.from.clone();
+        let targets = self.choose_peers(self.config.fan_out, |id| {
+            *id == sender || delta.owners.iter().any(|p| p.member == *id)
+        });
+        self.send_push(targets, &delta, push.relays - 1);
+    }
+
+    fn on_rejected(&mut self, from: &str, rejected: &GossipRejected, now: u64) {
+        self.metrics.rejections_received += 1;
+        if rejected.blocked != *self.member.id() {
+            return;
+        }
+        self.emit(ClusterEvent::BlockedByPeer {
+            peer: rejected.from.clone(),
+            peer_members: rejected.members,
+        });
+        if !self.config.rejoin_when_blocked {
+            return;
+        }
+        // Refused by a member we consider alive: to our own cluster we are gone. Refused
+        // by one we blocked too: a partition healed, and the smaller side rejoins.
+        let mutual = self.blocked.contains_key(&rejected.from);
+        if !mutual || rejected.members as usize >= self.topology.members().len() {
+            self.rejoin(Some(String::from(from)), now);
+        }
+    }
+
+    /// A peer we did not block names, as alive, at least as many members we blocked for
+    /// silence as our whole view holds: it was us who were cut off. Rejoin through it.
+    fn rejoin_on_evidence(&mut self, from: &str, digest: &GossipDigest, now: u64) -> bool {
+        if !self.config.rejoin_when_blocked {
+            return false;
+        }
+        let silenced = digest
+            .entries
+            .iter()
+            .filter(|e| self.is_expired_block(&e.member))
+            .count();
+        if silenced > 0 && silenced >= self.topology.members().len() {
+            self.rejoin(Some(String::from(from)), now);
+            return true;
+        }
+        false
+    }
+
+    /// Takes the heartbeats of a digest; members whose heartbeat rose are alive.
+    fn observe(&mut self, digest: &GossipDigest, now: u64) {
+        let blocked = &self.blocked;
+        let advanced = self
+            .store
+            .observe_digest(digest, |m| !blocked.contains_key(m));
+        for member in advanced {
+            self.detector.alive(&member, now);
+        }
+    }
+
+    /// Merges a delta and reacts to what it brought: new members, leaves, consensus.
+    fn merge(&mut self, delta: &GossipDelta, now: u64) -> Vec<GossipUpdate> {
+        let blocked = &self.blocked;
+        let updates = self
+            .store
+            .merge_delta(delta, now, |m| !blocked.contains_key(m));
+        for update in &updates {
+            self.metrics.entries_accepted += 1;
+            self.emit_update(update);
+            match update.key.as_str() {
+                reserved_keys::MEMBER => {
+                    self.membership_dirty = true;
+                    self.detector.alive(&update.member, now);
+                    self.supersede_older_incarnations(&update.member, now);
+                }
+                reserved_keys::LEFT => self.block(&update.member, BlockReason::Left, now),
+                key if self.consensus.watches(key) => self.consensus_dirty = true,
+                _ => {}
+            }
+        }
+        updates
+    }
+}

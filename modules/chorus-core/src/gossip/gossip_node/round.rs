@@ -1,0 +1,205 @@
+//! The periodic round: heartbeat, timeouts, failure detection, and push-pull requests.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use rand::seq::IndexedRandom;
+
+use super::{GossipNode, Pending};
+use crate::gossip::{
+    GossipDelta, GossipMessage, GossipOutput, GossipPush, GossipRequest, GossipStateStore,
+    OwnerDelta,
+};
+use crate::topology::MemberId;
+
+impl GossipNode {
+    /// Runs one round at `now`: bumps the heartbeat when due, times out requests, blocks
+    /// members whose heartbeat expired, and opens a push-pull exchange with `fan_out`
+    /// random live peers (or with seeds while no peer is known). Every
+    /// `seed_probe_rounds` rounds it also contacts one seed that is not a live member.
+    pub fn tick(&mut self, now: u64) {
+        self.expire_pending(now);
+        if self.leaving {
+            return;
+        }
+        self.metrics.rounds += 1;
+        let heartbeat_due = self
+            .last_heartbeat_at
+            .is_none_or(|at| now.saturating_sub(at) >= self.config.heartbeat_interval_ms);
+        if heartbeat_due {
+            self.store.bump_heartbeat();
+            self.last_heartbeat_at = Some(now);
+        }
+        self.detect_failures(now);
+        self.forget_old_blocks(now);
+        self.settle(now);
+        self.announce_if_due(now);
+
+        let targets = if self.peers.is_empty() {
+            self.choose_seeds(self.config.fan_out)
+        } else {
+            self.choose_peers(self.config.fan_out, |_| false)
+        };
+        for target in targets {
+            self.send_request(target, GossipDelta::default(), false, now);
+        }
+        let probe_due = self.config.seed_probe_rounds > 0
+            && !self.peers.is_empty()
+            && self.metrics.rounds % u64::from(self.config.seed_probe_rounds) == 0;
+        if probe_due && let Some(seed) = self.choose_seeds(1).pop() {
+            self.send_request(seed, GossipDelta::default(), false, now);
+        }
+        self.next_round_at = now + self.config.gossip_interval_ms;
+    }
+
+    fn expire_pending(&mut self, now: u64) {
+        let timeout = self.config.request_timeout_ms;
+        let before = self.pending.len();
+        self.pending
+            .retain(|_, p| now.saturating_sub(p.sent_at) < timeout);
+        self.metrics.request_timeouts += (before - self.pending.len()) as u64;
+    }
+
+    fn detect_failures(&mut self, now: u64) {
+        let me = self.member.id().clone();
+        for member in self.store.state().members.keys() {
+            if *member != me && !self.detector.is_watched(member) {
+                self.detector.alive(member, now);
+            }
+        }
+        for member in self.detector.expired(now) {
+            self.block(&member, super::BlockReason::Expired, now);
+        }
+    }
+
+    /// Up to `count` random live peers for which `skip` is false, as addresses.
+    pub(super) fn choose_peers(
+        &mut self,
+        count: usize,
+        skip: impl Fn(&MemberId) -> bool,
+    ) -> Vec<String> {
+        let eligible: Vec<&(MemberId, String)> =
+            self.peers.iter().filter(|(id, _)| !skip(id)).collect();
+        eligible
+            .choose_multiple(&mut self.rng, count)
+            .map(|(_, address)| address.clone())
+            .collect()
+    }
+
+    /// Up to `count` random seeds that are neither this node nor a live peer.
+    fn choose_seeds(&mut self, count: usize) -> Vec<String> {
+        let own = self.member.address();
+        let eligible: Vec<&String> = self
+            .seeds
+            .iter()
+            .filter(|s| s.as_str() != own && !self.peers.iter().any(|(_, a)| a == *s))
+            .collect();
+        eligible
+            .choose_multiple(&mut self.rng, count)
+            .map(|s| (*s).clone())
+            .collect()
+    }
+
+    /// Opens an exchange with `to`, carrying our digest and `delta`.
+    pub(super) fn send_request(&mut self, to: String, delta: GossipDelta, leave: bool, now: u64) {
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        self.digest_rotation = self.digest_rotation.wrapping_add(1 + self.peers.len() / 2);
+        let blocked = &self.blocked;
+        let digest = self.store.digest(
+            self.config.max_bytes_per_message.saturating_sub(256),
+            self.digest_rotation,
+            |m| !blocked.contains_key(m),
+        );
+        self.pending.insert(
+            id,
+            Pending {
+                sent_at: now,
+                leave,
+            },
+        );
+        self.metrics.requests_sent += 1;
+        self.outputs.push(GossipOutput::Send {
+            to,
+            message: GossipMessage::Request(GossipRequest {
+                id,
+                from: self.member.id().clone(),
+                digest,
+                delta,
+            }),
+        });
+    }
+
+    /// Sends `delta` to each of `targets`, to be relayed `relays` more times.
+    pub(super) fn send_push(&mut self, targets: Vec<String>, delta: &GossipDelta, relays: u8) {
+        for to in targets {
+            self.metrics.pushes_sent += 1;
+            self.outputs.push(GossipOutput::Send {
+                to,
+                message: GossipMessage::Push(GossipPush {
+                    from: self.member.id().clone(),
+                    delta: delta.clone(),
+                    relays,
+                }),
+            });
+        }
+    }
+
+    /// How many times a fresh change is relayed: enough hops for an epidemic to cover
+    /// the cluster (log2 of its size, plus slack); relays stop early where nothing is new.
+    pub(super) fn relay_budget(&self) -> u8 {
+        let members = self.peers.len() + 1;
+        let log2 = usize::BITS - members.leading_zeros();
+        (log2 + 2).min(16) as u8
+    }
+
+    /// Our own writes after sequence number `before`, as a delta part that lets a receiver
+    /// holding every write up to `before` raise its watermark.
+    pub(super) fn own_delta_since(&self, before: u64) -> GossipDelta {
+        let me = self.member.id().clone();
+        let Some(own) = self.store.state().member(&me) else {
+            return GossipDelta::default();
+        };
+        let entries = own
+            .entries_after(before)
+            .into_iter()
+            .map(|(key, value)| crate::gossip::DeltaEntry {
+                key: key.clone(),
+                seq: value.seq(),
+                value: value.value().to_vec(),
+            })
+            .collect();
+        GossipDelta {
+            owners: alloc::vec![OwnerDelta {
+                member: me,
+                from: before,
+                to: self.store.seq(),
+                entries,
+            }],
+        }
+    }
+
+    /// Pushes our writes after `before` to `fan_out` random peers, to be relayed on.
+    pub(super) fn push_own_change(&mut self, before: u64, _now: u64) {
+        let delta = self.own_delta_since(before);
+        let targets = self.choose_peers(self.config.fan_out, |_| false);
+        let relays = self.relay_budget();
+        self.send_push(targets, &delta, relays);
+    }
+
+    /// After start or rejoin, once peers are known, pushes our whole state to `fan_out` of
+    /// them so that the cluster learns of us without waiting for rounds.
+    pub(super) fn announce_if_due(&mut self, now: u64) {
+        if self.announce && !self.peers.is_empty() {
+            self.announce = false;
+            self.push_own_change(0, now);
+        }
+    }
+
+    /// Bytes left for a delta once `digest` is in a message.
+    pub(super) fn delta_budget(&self, digest: &crate::gossip::GossipDigest) -> usize {
+        self.config
+            .max_bytes_per_message
+            .saturating_sub(GossipStateStore::digest_size(digest))
+    }
+}

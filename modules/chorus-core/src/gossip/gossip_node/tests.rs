@@ -1,0 +1,512 @@
+use alloc::collections::VecDeque;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::GossipNode;
+use crate::cluster::ClusterEvent;
+use crate::consensus::ConsensusCheck;
+use crate::gossip::{
+    GossipConfig, GossipConfigError, GossipMessage, GossipOutput, GossiperError, reserved_keys,
+};
+use crate::topology::{Member, MemberId};
+
+fn config() -> GossipConfig {
+    GossipConfig::new()
+}
+
+fn addr(name: &str) -> String {
+    alloc::format!("{name}:7000")
+}
+
+fn node(name: &str, seeds: &[&str]) -> GossipNode {
+    let member = Member::new(MemberId::new(name, 1), addr(name));
+    GossipNode::new(
+        member,
+        seeds.iter().map(|s| addr(s)).collect(),
+        config(),
+        name.len() as u64 + 7,
+        0,
+    )
+    .unwrap()
+}
+
+/// An in-memory network of nodes delivering every message at the current time.
+struct Net {
+    nodes: Vec<GossipNode>,
+    now: u64,
+    events: Vec<(usize, ClusterEvent)>,
+    /// Nodes that neither receive nor send.
+    down: Vec<usize>,
+    sent: usize,
+}
+
+impl Net {
+    fn new(names: &[&str]) -> Self {
+        let seed = names[0];
+        let nodes = names.iter().map(|n| node(n, &[seed])).collect();
+        Self {
+            nodes,
+            now: 0,
+            events: Vec::new(),
+            down: Vec::new(),
+            sent: 0,
+        }
+    }
+
+    fn index_of(&self, address: &str) -> Option<usize> {
+        self.nodes
+            .iter()
+            .position(|n| n.member().address() == address)
+    }
+
+    /// Delivers until nothing is in flight.
+    fn deliver(&mut self) {
+        let mut queue: VecDeque<(String, String, GossipMessage)> = VecDeque::new();
+        loop {
+            for i in 0..self.nodes.len() {
+                let from = self.nodes[i].member().address().to_string();
+                for out in self.nodes[i].drain_outputs() {
+                    match out {
+                        GossipOutput::Send { to, message } => {
+                            if !self.down.contains(&i) {
+                                queue.push_back((from.clone(), to, message));
+                            }
+                        }
+                        GossipOutput::Event(e) => self.events.push((i, e)),
+                    }
+                }
+            }
+            let Some((from, to, message)) = queue.pop_front() else {
+                if self.nodes.iter_mut().all(|n| n.outputs.is_empty()) {
+                    return;
+                }
+                continue;
+            };
+            self.sent += 1;
+            if let Some(j) = self.index_of(&to)
+                && !self.down.contains(&j)
+            {
+                self.nodes[j].handle(&from, message, self.now);
+            }
+        }
+    }
+
+    /// One round: time advances by the gossip interval, every live node ticks.
+    fn round(&mut self) {
+        self.now += config().gossip_interval_ms;
+        for i in 0..self.nodes.len() {
+            if !self.down.contains(&i) {
+                self.nodes[i].tick(self.now);
+            }
+        }
+        self.deliver();
+    }
+
+    fn live(&self) -> impl Iterator<Item = &GossipNode> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.down.contains(i))
+            .map(|(_, n)| n)
+    }
+
+    fn all_see(&self, count: usize) -> bool {
+        self.live().all(|n| n.topology().members().len() == count)
+    }
+}
+
+#[test]
+fn a_new_node_contacts_its_seeds_first() {
+    let mut n = node("b", &["a"]);
+    n.tick(250);
+    let outputs = n.drain_outputs();
+    let sent: Vec<&str> = outputs
+        .iter()
+        .filter_map(|o| match o {
+            GossipOutput::Send {
+                to,
+                message: GossipMessage::Request(_),
+            } => Some(to.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, ["a:7000"]);
+}
+
+#[test]
+fn nodes_join_through_a_seed_and_agree_on_the_topology() {
+    let mut net = Net::new(&["a", "b", "c", "d"]);
+    for _ in 0..6 {
+        net.round();
+    }
+    assert!(net.all_see(4));
+    let hashes: Vec<Option<u64>> = net.live().map(GossipNode::topology_consensus).collect();
+    let expected = Some(net.nodes[0].topology().hash());
+    assert!(hashes.iter().all(|h| *h == expected), "{hashes:?}");
+    assert!(net.events.iter().any(
+        |(_, e)| matches!(e, ClusterEvent::ConsensusReached { check, .. } if check == "topology")
+    ));
+}
+
+#[test]
+fn a_set_key_is_pushed_at_once_without_waiting_for_a_round() {
+    let mut net = Net::new(&["a", "b", "c", "d", "e"]);
+    for _ in 0..6 {
+        net.round();
+    }
+    let now = net.now;
+    assert!(net.nodes[2].set("app.color", b"blue", now).unwrap());
+    net.deliver();
+    let c = net.nodes[2].member_id().clone();
+    for n in net.live() {
+        assert_eq!(
+            n.get(&c, "app.color")
+                .map(crate::gossip::GossipKeyValue::value),
+            Some(&b"blue"[..]),
+            "{} lacks the key",
+            n.member_id()
+        );
+    }
+}
+
+#[test]
+fn requests_are_answered_with_what_the_requester_lacks_and_the_last_leg_pushes_back() {
+    let mut a = node("a", &[]);
+    let mut b = node("b", &["a"]);
+    a.set("x", b"1", 0).unwrap();
+    a.drain_outputs();
+    b.drain_outputs();
+    b.tick(250);
+    let request = b.drain_outputs().into_iter().find_map(|o| match o {
+        GossipOutput::Send {
+            message: m @ GossipMessage::Request(_),
+            ..
+        } => Some(m),
+        _ => None,
+    });
+    a.handle("b:7000", request.unwrap(), 250);
+    let response = a.drain_outputs().into_iter().find_map(|o| match o {
+        GossipOutput::Send {
+            message: GossipMessage::Response(r),
+            ..
+        } => Some(r),
+        _ => None,
+    });
+    let response = response.unwrap();
+    let keys: Vec<&str> = response.delta.owners[0]
+        .entries
+        .iter()
+        .map(|e| e.key.as_str())
+        .collect();
+    assert!(keys.contains(&"x"), "{keys:?}");
+    b.handle("a:7000", GossipMessage::Response(response), 260);
+    assert_eq!(b.get(a.member_id(), "x").unwrap().value(), b"1");
+    let last_leg = b.drain_outputs().into_iter().any(|o| {
+        matches!(o, GossipOutput::Send { ref to, message: GossipMessage::Push(ref p) } if to == "a:7000" && p.relays == 0 && !p.delta.is_empty())
+    });
+    assert!(last_leg, "b pushes its own state back to a");
+}
+
+#[test]
+fn heartbeat_rises_every_round() {
+    let mut a = node("a", &[]);
+    for round in 1..=3 {
+        a.tick(round * 250);
+    }
+    assert_eq!(a.store().heartbeat(a.member_id()), Some(3));
+}
+
+#[test]
+fn a_silent_member_is_blocked_after_the_expiration_and_never_this_node() {
+    let mut net = Net::new(&["a", "b", "c"]);
+    for _ in 0..5 {
+        net.round();
+    }
+    assert!(net.all_see(3));
+    net.down.push(2);
+    let crashed = net.nodes[2].member_id().clone();
+    let crash_at = net.now;
+    let mut blocked_at = None;
+    for _ in 0..40 {
+        net.round();
+        if net.live().all(|n| n.is_blocked(&crashed)) {
+            blocked_at = Some(net.now);
+            break;
+        }
+    }
+    let elapsed = blocked_at.expect("crashed member blocked by all") - crash_at;
+    assert!(
+        elapsed >= config().heartbeat_expiration_ms,
+        "not before the expiration: {elapsed}"
+    );
+    assert!(
+        elapsed <= config().heartbeat_expiration_ms + 4 * config().gossip_interval_ms,
+        "{elapsed}"
+    );
+    for n in net.live() {
+        assert!(!n.is_blocked(n.member_id()));
+        assert_eq!(n.topology().members().len(), 2);
+        assert!(n.topology().blocked().contains(&crashed));
+    }
+}
+
+#[test]
+fn a_leaving_member_is_blocked_at_once_by_everyone_and_knows_it_was_heard() {
+    let mut net = Net::new(&["a", "b", "c", "d"]);
+    for _ in 0..6 {
+        net.round();
+    }
+    let now = net.now;
+    let leaver = net.nodes[3].member_id().clone();
+    net.nodes[3].leave(now).unwrap();
+    assert!(!net.nodes[3].leave_acknowledged(), "answers not in yet");
+    net.deliver();
+    assert!(net.nodes[3].leave_acknowledged());
+    for n in net.nodes.iter().take(3) {
+        assert!(
+            n.is_blocked(&leaver),
+            "{} did not block the leaver",
+            n.member_id()
+        );
+        assert!(n.topology().left().iter().any(|m| *m.id() == leaver));
+    }
+    assert_eq!(net.nodes[3].set("x", b"y", now), Err(GossiperError::Left));
+    assert_eq!(net.nodes[3].leave(now), Err(GossiperError::Left));
+}
+
+#[test]
+fn blocked_members_get_no_gossip_and_are_told_so() {
+    let mut net = Net::new(&["a", "b", "c"]);
+    for _ in 0..5 {
+        net.round();
+    }
+    let c = net.nodes[2].member_id().clone();
+    let now = net.now;
+    net.nodes[0].block(&c, super::BlockReason::Expired, now);
+    net.nodes[0].settle(now);
+    for _ in 0..20 {
+        net.nodes[0].tick(net.now);
+        let to_c = net.nodes[0]
+            .drain_outputs()
+            .into_iter()
+            .any(|o| matches!(o, GossipOutput::Send { ref to, .. } if to == "c:7000"));
+        assert!(!to_c, "a blocked c and must not gossip with it");
+        net.now += 250;
+    }
+    // c asks a: a refuses, and c — refused by a member it sees alive — rejoins.
+    net.nodes[2].drain_outputs();
+    net.nodes[2].send_request(
+        "a:7000".into(),
+        crate::gossip::GossipDelta::default(),
+        false,
+        net.now,
+    );
+    net.deliver();
+    assert!(
+        net.events
+            .iter()
+            .any(|(i, e)| *i == 2 && matches!(e, ClusterEvent::BlockedByPeer { .. }))
+    );
+    assert!(
+        net.events
+            .iter()
+            .any(|(i, e)| *i == 2 && matches!(e, ClusterEvent::Rejoined { .. }))
+    );
+    assert_eq!(net.nodes[2].member_id().incarnation(), 2);
+    for _ in 0..8 {
+        net.round();
+    }
+    assert!(net.all_see(3), "c is back as a new incarnation");
+    assert!(
+        net.live()
+            .all(|n| n.topology().members().iter().all(|m| *m.id() != c))
+    );
+}
+
+#[test]
+fn a_restarted_member_supersedes_its_old_incarnation_at_once() {
+    let mut net = Net::new(&["a", "b", "c"]);
+    for _ in 0..5 {
+        net.round();
+    }
+    let old = net.nodes[2].member_id().clone();
+    net.nodes[2] = GossipNode::new(
+        Member::new(MemberId::new("c", 2), addr("c")),
+        vec![addr("a")],
+        config(),
+        99,
+        net.now,
+    )
+    .unwrap();
+    for _ in 0..4 {
+        net.round();
+    }
+    for n in net.live() {
+        assert!(
+            n.topology()
+                .members()
+                .iter()
+                .any(|m| *m.id() == MemberId::new("c", 2))
+        );
+        assert!(n.member_id() == &MemberId::new("c", 2) || n.is_blocked(&old));
+    }
+    assert!(
+        net.now < config().heartbeat_expiration_ms * 3,
+        "well before expiry"
+    );
+}
+
+#[test]
+fn topology_updates_are_produced_only_when_the_hash_changes() {
+    let mut net = Net::new(&["a", "b"]);
+    for _ in 0..10 {
+        net.round();
+    }
+    let updates: Vec<u64> = net
+        .events
+        .iter()
+        .filter_map(|(i, e)| match e {
+            ClusterEvent::TopologyUpdated(t) if *i == 0 => Some(t.hash()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(updates.len(), 2, "alone, then with b: {updates:?}");
+    assert_ne!(updates[0], updates[1]);
+}
+
+#[test]
+fn a_custom_consensus_check_is_reached_and_lost() {
+    let mut net = Net::new(&["a", "b", "c"]);
+    for _ in 0..5 {
+        net.round();
+    }
+    let now = net.now;
+    let handles: Vec<_> = (0..3)
+        .map(|i| {
+            net.nodes[i].register_consensus(ConsensusCheck::new("version", "app.version"), now)
+        })
+        .collect();
+    for i in 0..3 {
+        net.nodes[i].set("app.version", b"7", now).unwrap();
+    }
+    net.deliver();
+    for _ in 0..3 {
+        net.round();
+    }
+    for (node, handle) in net.nodes.iter().zip(&handles) {
+        assert_eq!(node.consensus(*handle), Some(&b"7"[..]));
+    }
+    let now = net.now;
+    net.nodes[1].set("app.version", b"8", now).unwrap();
+    net.deliver();
+    for (node, handle) in net.nodes.iter().zip(&handles) {
+        assert_eq!(node.consensus(*handle), None, "{}", node.member_id());
+    }
+    assert!(
+        net.events
+            .iter()
+            .any(|(_, e)| matches!(e, ClusterEvent::ConsensusLost { check } if check == "version"))
+    );
+    assert!(net.nodes[0].remove_consensus(handles[0]));
+    let builtin = net.nodes[0].topology_check();
+    assert!(!net.nodes[0].remove_consensus(builtin), "built-in stays");
+}
+
+#[test]
+fn unanswered_requests_time_out() {
+    let mut b = node("b", &["a"]);
+    b.tick(250);
+    b.tick(500);
+    assert_eq!(b.metrics().request_timeouts, 0);
+    b.tick(250 + config().request_timeout_ms);
+    assert_eq!(b.metrics().request_timeouts, 1);
+}
+
+#[test]
+fn peer_choice_is_random_but_reproducible_from_the_seed() {
+    let run = |seed: u64| {
+        let mut net = Net::new(&["a", "b", "c", "d", "e", "f"]);
+        for n in &mut net.nodes {
+            n.rng = rand::SeedableRng::seed_from_u64(seed);
+        }
+        for _ in 0..5 {
+            net.round();
+        }
+        let mut targets = Vec::new();
+        for _ in 0..10 {
+            net.nodes[0].tick(net.now);
+            for o in net.nodes[0].drain_outputs() {
+                if let GossipOutput::Send {
+                    to,
+                    message: GossipMessage::Request(_),
+                } = o
+                {
+                    targets.push(to);
+                }
+            }
+        }
+        targets
+    };
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1), run(2));
+    let targets = run(1);
+    assert!(
+        targets
+            .iter()
+            .collect::<alloc::collections::BTreeSet<_>>()
+            .len()
+            > 2
+    );
+}
+
+#[test]
+fn user_keys_may_not_use_the_reserved_prefix() {
+    let mut a = node("a", &[]);
+    assert_eq!(
+        a.set(reserved_keys::MEMBER, b"x", 0),
+        Err(GossiperError::ReservedKey {
+            key: reserved_keys::MEMBER.into()
+        })
+    );
+}
+
+#[test]
+fn configuration_rules_are_enforced() {
+    let bad = |f: fn(&mut GossipConfig)| {
+        let mut c = GossipConfig::new();
+        f(&mut c);
+        c.validate().unwrap_err()
+    };
+    assert_eq!(bad(|c| c.fan_out = 0), GossipConfigError::ZeroFanOut);
+    assert_eq!(
+        bad(|c| c.gossip_interval_ms = 0),
+        GossipConfigError::ZeroGossipInterval
+    );
+    assert_eq!(
+        bad(|c| c.max_entries_per_message = 0),
+        GossipConfigError::ZeroMaxEntries
+    );
+    assert!(matches!(
+        bad(|c| c.request_timeout_ms = c.heartbeat_expiration_ms),
+        GossipConfigError::RequestTimeoutNotBelowExpiration { .. }
+    ));
+    assert!(matches!(
+        bad(|c| c.heartbeat_expiration_ms = c.heartbeat_interval_ms * 2),
+        GossipConfigError::ExpirationTooShort { .. }
+    ));
+    assert!(matches!(
+        bad(|c| c.max_bytes_per_message = 100),
+        GossipConfigError::MessageBytesTooSmall { .. }
+    ));
+    assert!(GossipConfig::new().validate().is_ok());
+    assert!(GossipConfig::new_lan(1_000).validate().is_ok());
+    assert!(
+        GossipConfig::new_lan(1_000).heartbeat_expiration_ms
+            > GossipConfig::new().heartbeat_expiration_ms
+    );
+    let member = Member::new(MemberId::new("a", 1), "a");
+    let mut c = GossipConfig::new();
+    c.fan_out = 0;
+    assert!(GossipNode::new(member, vec![], c, 0, 0).is_err());
+}

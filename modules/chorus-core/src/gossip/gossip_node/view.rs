@@ -1,0 +1,179 @@
+//! Membership view, blocking, consensus evaluation and rejoin.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::{Block, BlockReason, GossipNode};
+use crate::cluster::ClusterEvent;
+use crate::gossip::{GossipKeyValue, GossipOutput, GossipStateStore, GossipUpdate, reserved_keys};
+use crate::membership::MemberInfo;
+use crate::topology::{ClusterTopology, Member, MemberId};
+
+impl GossipNode {
+    pub(super) fn emit(&mut self, event: ClusterEvent) {
+        self.outputs.push(GossipOutput::Event(event));
+    }
+
+    pub(super) fn emit_update(&mut self, update: &GossipUpdate) {
+        self.emit(ClusterEvent::GossipUpdated {
+            member: update.member.clone(),
+            key: update.key.clone(),
+            seq: update.seq,
+        });
+    }
+
+    /// Brings the derived state up to date: membership first, then consensus.
+    pub(super) fn settle(&mut self, now: u64) {
+        if self.membership_dirty {
+            self.refresh_membership(now);
+        }
+        if self.consensus_dirty {
+            self.consensus_dirty = false;
+            let members: Vec<MemberId> = self
+                .topology
+                .members()
+                .iter()
+                .map(|m| m.id().clone())
+                .collect();
+            let store = &self.store;
+            let events = self.consensus.evaluate(&members, |member, key| {
+                store.get(member, key).map(GossipKeyValue::value)
+            });
+            for event in events {
+                self.emit(event);
+            }
+        }
+    }
+
+    /// Derives the topology from the state: every member not blocked whose member key is
+    /// known. A new hash is published as `TopologyUpdated` and written under the topology
+    /// key, which the built-in consensus check compares.
+    fn refresh_membership(&mut self, now: u64) {
+        self.membership_dirty = false;
+        let members: Vec<Member> = self
+            .store
+            .state()
+            .members()
+            .filter(|(id, _)| !self.blocked.contains_key(*id))
+            .filter_map(|(id, state)| {
+                let info = MemberInfo::decode(state.get(reserved_keys::MEMBER)?.value())?;
+                Some(info.to_member(id.clone()))
+            })
+            .collect();
+        let next = ClusterTopology::next(&self.topology, members, self.blocked());
+        if next.hash() == self.topology.hash() {
+            return;
+        }
+        let me = self.member.id().clone();
+        self.peers = next
+            .members()
+            .iter()
+            .filter(|m| *m.id() != me)
+            .map(|m| (m.id().clone(), String::from(m.address())))
+            .collect();
+        if let Some(update) =
+            self.store
+                .set(reserved_keys::TOPOLOGY, &next.hash().to_le_bytes(), now)
+        {
+            self.emit_update(&update);
+        }
+        self.topology = next.clone();
+        self.consensus_dirty = true;
+        self.emit(ClusterEvent::TopologyUpdated(next));
+    }
+
+    /// Blocks `member` for good (never this node): its state is dropped, it gets no
+    /// gossip, and it counts in no consensus.
+    pub(super) fn block(&mut self, member: &MemberId, reason: BlockReason, now: u64) {
+        if member == self.member.id() || self.blocked.contains_key(member) {
+            return;
+        }
+        self.blocked
+            .insert(member.clone(), Block { at: now, reason });
+        self.store.remove_member(member);
+        self.detector.forget(member);
+        self.metrics.members_blocked += 1;
+        self.membership_dirty = true;
+    }
+
+    /// Forgets blocks older than the retention, which bounds the blocked list.
+    pub(super) fn forget_old_blocks(&mut self, now: u64) {
+        let retention = self.config.blocked_retention_ms;
+        let before = self.blocked.len();
+        self.blocked
+            .retain(|_, block| now.saturating_sub(block.at) < retention);
+        if self.blocked.len() != before {
+            self.membership_dirty = true;
+        }
+    }
+
+    /// Reacts to a member's new `chorus.member` key: an older incarnation of the same name
+    /// is superseded and blocked at once; so is this member if a newer one is known.
+    pub(super) fn supersede_older_incarnations(&mut self, member: &MemberId, now: u64) {
+        let mut older = Vec::new();
+        let mut newer_known = false;
+        for known in self.store.state().members.keys() {
+            if known.name() != member.name() || known == member {
+                continue;
+            }
+            if known.incarnation() < member.incarnation() {
+                older.push(known.clone());
+            } else {
+                newer_known = true;
+            }
+        }
+        for old in older {
+            self.block(&old, BlockReason::Superseded, now);
+        }
+        if newer_known {
+            self.block(member, BlockReason::Superseded, now);
+        }
+    }
+
+    /// Members this node blocked because their heartbeat expired: the ones that tell
+    /// whether this node, rather than they, was cut off.
+    pub(super) fn is_expired_block(&self, member: &MemberId) -> bool {
+        self.blocked
+            .get(member)
+            .is_some_and(|b| b.reason == BlockReason::Expired)
+    }
+
+    /// Joins again under a new incarnation: the blocked identity is dropped with its
+    /// state and its view, and the node contacts `seed` (the peer that told it it is
+    /// blocked) and its seeds as a new member.
+    pub fn rejoin(&mut self, seed: Option<String>, now: u64) {
+        let previous = self.member.id().clone();
+        let id = MemberId::new(previous.name(), previous.incarnation() + 1);
+        self.member = Member::new(id.clone(), String::from(self.member.address()))
+            .with_kinds(self.member.kinds().iter().cloned());
+        self.store = GossipStateStore::new(id.clone());
+        self.blocked.clear();
+        self.blocked.insert(
+            previous.clone(),
+            Block {
+                at: now,
+                reason: BlockReason::Rejoined,
+            },
+        );
+        self.detector.reset();
+        self.peers.clear();
+        self.pending.clear();
+        self.announce = true;
+        self.last_heartbeat_at = None;
+        self.next_round_at = now;
+        if let Some(seed) = seed
+            && !self.seeds.contains(&seed)
+        {
+            self.seeds.insert(0, seed);
+        }
+        self.metrics.rejoins += 1;
+        self.emit(ClusterEvent::Rejoined {
+            previous,
+            member: id,
+        });
+        self.write_member_info(now);
+        self.membership_dirty = true;
+        self.consensus_dirty = true;
+        self.settle(now);
+    }
+}

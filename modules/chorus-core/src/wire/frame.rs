@@ -1,0 +1,61 @@
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Handshake, HandshakeRefusal, PROTOCOL_VERSION, WireError};
+use crate::gossip::GossipMessage;
+
+/// Everything chorus nodes say to each other.
+///
+/// New variants are added at the end only; a change of the meaning or layout of an
+/// existing variant raises [`PROTOCOL_VERSION`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Frame {
+    /// Opens a connection.
+    Handshake(Handshake),
+    /// Accepts a connection: the acceptor's own handshake.
+    HandshakeAccepted(Handshake),
+    /// Refuses a connection; the refusing side closes it.
+    HandshakeRefused(HandshakeRefusal),
+    /// A gossip message.
+    Gossip(GossipMessage),
+}
+
+impl Frame {
+    /// The frame as bytes: the protocol version, then postcard.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(64);
+        bytes.push(PROTOCOL_VERSION);
+        // Serializing into a growable vector only fails on types postcard cannot express,
+        // and every frame type is plain data: the result is always Ok.
+        postcard::to_extend(self, bytes).unwrap_or_default()
+    }
+
+    /// Reads a frame from untrusted bytes: the size limit first, then the version, then
+    /// the content, which must use every byte.
+    pub fn decode(bytes: &[u8], max_len: usize) -> Result<Self, WireError> {
+        if bytes.len() > max_len {
+            return Err(WireError::TooLarge {
+                len: bytes.len(),
+                max: max_len,
+            });
+        }
+        let (&version, body) = bytes.split_first().ok_or(WireError::Empty)?;
+        if version != PROTOCOL_VERSION {
+            return Err(WireError::UnsupportedVersion {
+                got: version,
+                supported: PROTOCOL_VERSION,
+            });
+        }
+        let (frame, rest) = postcard::take_from_bytes(body).map_err(WireError::Malformed)?;
+        if !rest.is_empty() {
+            return Err(WireError::TrailingBytes { count: rest.len() });
+        }
+        Ok(frame)
+    }
+
+    /// The protocol version a frame announces, if it has a first byte.
+    pub fn version_of(bytes: &[u8]) -> Option<u8> {
+        bytes.first().copied()
+    }
+}
