@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use super::{GossipDelta, GossipDigest};
 use crate::topology::MemberId;
 
-/// Answers a [`GossipRequest`].
+/// Answers a [`GossipRequest`](super::GossipRequest).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GossipResponse {
     /// The request's id.
