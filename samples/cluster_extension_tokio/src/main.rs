@@ -1,0 +1,3 @@
+//! A chorus node over TCP (work in progress).
+
+fn main() {}
