@@ -10,8 +10,13 @@ pub struct GossipConfig {
     /// A request without a response after this long is counted as timed out (default
     /// 1,000 ms). Must stay below `heartbeat_expiration_ms`.
     pub request_timeout_ms: u64,
-    /// Peers contacted per round, and peers a fresh change is pushed to (default 2).
+    /// Peers contacted per round (default 1). Each round every node also answers about
+    /// as many requests, so news about heartbeats reaches about three times as many nodes
+    /// per round; a digest of O(N) bytes per contacted peer is what a round costs.
     pub fan_out: usize,
+    /// Peers a fresh change (a key set, a join, a leave) is pushed and relayed to (default
+    /// 3): pushes spread a change through the cluster in O(log N) hops.
+    pub push_fan_out: usize,
     /// At most this many entries per message (default 1,024).
     pub max_entries_per_message: usize,
     /// At most this many encoded bytes of digest and delta per message (default 60 KiB).
@@ -44,7 +49,8 @@ impl GossipConfig {
         Self {
             gossip_interval_ms: 250,
             request_timeout_ms: 1_000,
-            fan_out: 2,
+            fan_out: 1,
+            push_fan_out: 3,
             max_entries_per_message: 1_024,
             max_bytes_per_message: 60 * 1024,
             heartbeat_interval_ms: 250,
@@ -77,7 +83,7 @@ impl GossipConfig {
 
     /// Checks every rule; the first one broken is returned.
     pub fn validate(&self) -> Result<(), GossipConfigError> {
-        if self.fan_out == 0 {
+        if self.fan_out == 0 || self.push_fan_out == 0 {
             return Err(GossipConfigError::ZeroFanOut);
         }
         if self.gossip_interval_ms == 0 {

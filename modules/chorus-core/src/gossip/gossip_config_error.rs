@@ -3,7 +3,7 @@ use core::fmt;
 /// A gossip setting that breaks a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GossipConfigError {
-    /// `fan_out` is 0: no peer would ever be contacted.
+    /// `fan_out` or `push_fan_out` is 0: no peer would ever be contacted.
     ZeroFanOut,
     /// `gossip_interval_ms` is 0.
     ZeroGossipInterval,
@@ -41,7 +41,7 @@ impl GossipConfigError {
 impl fmt::Display for GossipConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::ZeroFanOut => f.write_str("fan_out must be at least 1"),
+            Self::ZeroFanOut => f.write_str("fan_out and push_fan_out must be at least 1"),
             Self::ZeroGossipInterval => f.write_str("gossip_interval_ms must be above 0"),
             Self::ZeroHeartbeatInterval => f.write_str("heartbeat_interval_ms must be above 0"),
             Self::ZeroMaxEntries => f.write_str("max_entries_per_message must be at least 1"),

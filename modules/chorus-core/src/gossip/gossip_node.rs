@@ -235,7 +235,7 @@ impl GossipNode {
         self.store.get(member, key)
     }
 
-    /// Writes a local key and pushes the change to `fan_out` peers at once. Returns
+    /// Writes a local key and pushes the change to `push_fan_out` peers at once. Returns
     /// whether the value changed (writing the held value again does nothing).
     pub fn set(&mut self, key: &str, value: &[u8], now: u64) -> Result<bool, GossiperError> {
         self.check_writable(key)?;

@@ -157,7 +157,7 @@ impl GossipNode {
         }
         let delta = GossipDelta { owners: fresh };
         let sender = push.from.clone();
-        let targets = self.choose_peers(self.config.fan_out, |id| {
+        let targets = self.choose_peers(self.config.push_fan_out, |id| {
             *id == sender || delta.owners.iter().any(|p| p.member == *id)
         });
         self.send_push(targets, &delta, push.relays - 1);

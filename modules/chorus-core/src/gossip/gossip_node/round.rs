@@ -179,16 +179,16 @@ impl GossipNode {
         }
     }
 
-    /// Pushes our writes after `before` to `fan_out` random peers, to be relayed on.
+    /// Pushes our writes after `before` to `push_fan_out` random peers, to be relayed on.
     pub(super) fn push_own_change(&mut self, before: u64, _now: u64) {
         let delta = self.own_delta_since(before);
-        let targets = self.choose_peers(self.config.fan_out, |_| false);
+        let targets = self.choose_peers(self.config.push_fan_out, |_| false);
         let relays = self.relay_budget();
         self.send_push(targets, &delta, relays);
     }
 
-    /// After start or rejoin, once peers are known, pushes our whole state to `fan_out` of
-    /// them so that the cluster learns of us without waiting for rounds.
+    /// After start or rejoin, once peers are known, pushes our whole state to
+    /// `push_fan_out` of them so that the cluster learns of us without waiting for rounds.
     pub(super) fn announce_if_due(&mut self, now: u64) {
         if self.announce && !self.peers.is_empty() {
             self.announce = false;
