@@ -1,14 +1,15 @@
+use alloc::borrow::Cow;
 use alloc::sync::Arc;
 use core::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The identity of one member: a name and an incarnation.
 ///
 /// A process that restarts under the same name takes a new incarnation, so it is a new
 /// member: a blocked member never comes back, its successor joins beside it. Incarnations
 /// are usually the start time of the process in milliseconds, which grows across restarts.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct MemberId {
     name: Arc<str>,
     incarnation: u64,
@@ -40,6 +41,25 @@ impl MemberId {
         // A separator that cannot occur in UTF-8 text keeps "ab"+1 apart from "a"+"b1".
         hasher.write(&[0xff]);
         hasher.write(&self.incarnation.to_le_bytes());
+    }
+}
+
+/// The wire form of a [`MemberId`], borrowing the name from the input when the format
+/// allows it: a decoded id then costs one allocation instead of two.
+#[derive(Deserialize)]
+struct MemberIdWire<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    incarnation: u64,
+}
+
+impl<'de> Deserialize<'de> for MemberId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = MemberIdWire::deserialize(deserializer)?;
+        Ok(Self {
+            name: Arc::from(wire.name.as_ref()),
+            incarnation: wire.incarnation,
+        })
     }
 }
 

@@ -24,11 +24,9 @@ pub enum Frame {
 impl Frame {
     /// The frame as bytes: the protocol version, then postcard.
     pub fn encode(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(64);
-        bytes.push(PROTOCOL_VERSION);
-        // Serializing into a growable vector only fails on types postcard cannot express,
-        // and every frame type is plain data: the result is always Ok.
-        postcard::to_extend(self, bytes).unwrap_or_default()
+        // postcard writes a `u8` as one raw byte, so the pair is exactly the version byte
+        // followed by the frame. Serializing plain data into a vector cannot fail.
+        postcard::to_allocvec(&(PROTOCOL_VERSION, self)).unwrap_or_default()
     }
 
     /// Reads a frame from untrusted bytes: the size limit first, then the version, then
