@@ -16,6 +16,8 @@ pub struct GossipMemberState {
     pub(crate) entries: BTreeMap<String, GossipKeyValue>,
     pub(crate) heartbeat: u64,
     pub(crate) watermark: u64,
+    /// The highest sequence number among `entries`, kept up to date by every write.
+    pub(crate) max_seq: u64,
 }
 
 impl GossipMemberState {
@@ -41,11 +43,7 @@ impl GossipMemberState {
 
     /// The highest sequence number of any entry held.
     pub fn max_seq(&self) -> u64 {
-        self.entries
-            .values()
-            .map(GossipKeyValue::seq)
-            .max()
-            .unwrap_or(0)
+        self.max_seq
     }
 
     /// The entries with a sequence number above `seq`, in ascending sequence order.
@@ -58,6 +56,14 @@ impl GossipMemberState {
     /// Stores `value` for `key` if its sequence number is strictly higher than the one
     /// held; returns whether it was accepted.
     pub(crate) fn offer(&mut self, key: &str, value: &[u8], seq: u64, now: u64) -> bool {
+        let accepted = self.store_if_newer(key, value, seq, now);
+        if accepted {
+            self.max_seq = self.max_seq.max(seq);
+        }
+        accepted
+    }
+
+    fn store_if_newer(&mut self, key: &str, value: &[u8], seq: u64, now: u64) -> bool {
         match self.entries.get_mut(key) {
             Some(held) if held.seq() >= seq => false,
             Some(held) => {

@@ -70,6 +70,7 @@ impl GossipStateStore {
             GossipKeyValue::new(value.to_vec(), self.seq, now),
         );
         own.watermark = self.seq;
+        own.max_seq = self.seq;
         Some(GossipUpdate {
             member: self.me.clone(),
             key: String::from(key),
