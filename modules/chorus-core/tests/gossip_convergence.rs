@@ -1,5 +1,11 @@
 //! 50 nodes in memory, every message delivered (through the real wire encoding): they
 //! reach identical states and consensus on the topology within 2·log2(N)+4 rounds.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::{BTreeMap, VecDeque};
 

@@ -1,5 +1,34 @@
 //! `chorus-tokio`: drives the sans-IO `chorus-core` with Tokio — real sockets, real timers.
+//!
+//! - [`transport::TokioTcpTransport`]: TCP with handshakes, length-prefixed frames and
+//!   bounded queues;
+//! - [`TokioGossiper`]: the gossip loop around `chorus_core::gossip::GossipNode`;
+//! - [`LocalClusterProvider`]: binds, joins through seeds, hands the node to the gossiper;
+//! - [`Cluster`]: the facade users hold, built with [`Cluster::builder`].
+//!
+//! Every protocol rule lives in `chorus-core`; this crate only moves bytes and time.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod cluster;
+mod cluster_builder;
+mod cluster_events;
+mod gossip_command;
+mod gossip_handle;
+mod local_cluster_provider;
+mod local_cluster_provider_config;
+mod node_error;
+mod tokio_gossiper;
+mod tokio_pub_sub;
+pub mod transport;
+
 pub use chorus_core as core;
+pub use cluster::Cluster;
+pub use cluster_builder::ClusterBuilder;
+pub use cluster_events::ClusterEvents;
+pub use gossip_handle::GossipHandle;
+pub use local_cluster_provider::LocalClusterProvider;
+pub use local_cluster_provider_config::LocalClusterProviderConfig;
+pub use node_error::NodeError;
+pub use tokio_gossiper::TokioGossiper;
+pub use tokio_pub_sub::TokioPubSub;

@@ -2,6 +2,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::topology::{ClusterTopology, MemberId, TopologyError};
+use crate::wire::HandshakeRefusal;
 
 use super::ClusterError;
 
@@ -69,5 +70,15 @@ pub enum ClusterEvent {
         previous: MemberId,
         /// The new identity.
         member: MemberId,
+    },
+    /// A connection failed its handshake: a node of another cluster or protocol version.
+    /// The peer never enters the membership.
+    HandshakeFailed {
+        /// The peer's address.
+        address: String,
+        /// Why the handshake failed.
+        reason: HandshakeRefusal,
+        /// Whether the peer refused us (true) or we refused the peer (false).
+        refused_by_peer: bool,
     },
 }

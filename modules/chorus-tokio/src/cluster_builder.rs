@@ -1,0 +1,241 @@
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chorus_core::cluster::{
+    ClusterConfig, ClusterCore, ClusterError, ClusterEvent, ClusterExtension,
+};
+use chorus_core::event_stream::EventStream;
+use chorus_core::gossip::{GossipConfig, GossiperError};
+use chorus_core::topology::MemberId;
+
+use crate::transport::TransportConfig;
+use crate::{
+    Cluster, LocalClusterProvider, LocalClusterProviderConfig, TokioGossiper, TokioPubSub,
+};
+
+/// Events a node's default stream replays to a late subscriber.
+const EVENT_REPLAY: usize = 256;
+
+/// Builds and starts a [`Cluster`] node.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = chorus_tokio::Cluster::builder()
+///     .name("node-a")
+///     .bind("127.0.0.1:7000")
+///     .seed("127.0.0.1:7001")
+///     .cluster_name("orders")
+///     .start()
+///     .await?;
+/// node.shutdown().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClusterBuilder {
+    name: Option<String>,
+    bind: String,
+    seeds: Vec<String>,
+    cluster_name: String,
+    kinds: Vec<String>,
+    gossip: GossipConfig,
+    transport: TransportConfig,
+    incarnation: Option<u64>,
+    rng_seed: Option<u64>,
+    leave_timeout: Duration,
+    event_buffer: usize,
+    events: Option<EventStream<ClusterEvent>>,
+}
+
+impl ClusterBuilder {
+    pub(crate) fn new() -> Self {
+        Self {
+            name: None,
+            bind: "127.0.0.1:0".to_string(),
+            seeds: Vec::new(),
+            cluster_name: "chorus".to_string(),
+            kinds: Vec::new(),
+            gossip: GossipConfig::new(),
+            transport: TransportConfig::new(),
+            incarnation: None,
+            rng_seed: None,
+            leave_timeout: Duration::from_secs(2),
+            event_buffer: 1_024,
+            events: None,
+        }
+    }
+
+    /// The member name (default: `node-` and the bound port).
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The address to listen on (default `127.0.0.1:0`, a free port).
+    #[must_use]
+    pub fn bind(mut self, address: impl Into<String>) -> Self {
+        self.bind = address.into();
+        self
+    }
+
+    /// Adds a seed address to join through.
+    #[must_use]
+    pub fn seed(mut self, address: impl Into<String>) -> Self {
+        self.seeds.push(address.into());
+        self
+    }
+
+    /// Adds seed addresses.
+    #[must_use]
+    pub fn seeds<I, S>(mut self, addresses: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.seeds.extend(addresses.into_iter().map(Into::into));
+        self
+    }
+
+    /// The cluster's name (default `chorus`): nodes of another cluster are refused.
+    #[must_use]
+    pub fn cluster_name(mut self, name: impl Into<String>) -> Self {
+        self.cluster_name = name.into();
+        self
+    }
+
+    /// The kinds this node hosts.
+    #[must_use]
+    pub fn kinds<I, S>(mut self, kinds: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.kinds = kinds.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Gossip settings (default `GossipConfig::new()`).
+    #[must_use]
+    pub fn gossip_config(mut self, config: GossipConfig) -> Self {
+        self.gossip = config;
+        self
+    }
+
+    /// Transport settings.
+    #[must_use]
+    pub fn transport_config(mut self, config: TransportConfig) -> Self {
+        self.transport = config;
+        self
+    }
+
+    /// The incarnation (default: milliseconds since the Unix epoch, so a restarted
+    /// process is a new, larger incarnation).
+    #[must_use]
+    pub fn incarnation(mut self, incarnation: u64) -> Self {
+        self.incarnation = Some(incarnation);
+        self
+    }
+
+    /// How long [`Cluster::shutdown`] waits for peers to acknowledge the leave
+    /// (default 2 s).
+    #[must_use]
+    pub fn leave_timeout(mut self, timeout: Duration) -> Self {
+        self.leave_timeout = timeout;
+        self
+    }
+
+    /// Events buffered per [`Cluster::events`] stream before newer ones are dropped
+    /// (default 1,024).
+    #[must_use]
+    pub fn event_buffer(mut self, events: usize) -> Self {
+        self.event_buffer = events;
+        self
+    }
+
+    /// Publishes the node's events on `events` (default: a new stream that replays its
+    /// last 256 events to late subscribers). Subscribe before `start` to see every event,
+    /// `StartupFailed` included.
+    #[must_use]
+    pub fn event_stream(mut self, events: EventStream<ClusterEvent>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// Starts the node: pub/sub, gossiper, then the provider, which binds and joins.
+    /// Must be called inside a Tokio runtime. On failure `StartupFailed` was published
+    /// and the error says which step failed (`bind 127.0.0.1:7000 failed: address in use`).
+    pub async fn start(self) -> Result<Cluster, ClusterError> {
+        let incarnation = self.incarnation.unwrap_or_else(now_millis);
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| default_name(&self.bind));
+        let member = MemberId::new(&name, incarnation);
+        let events = self
+            .events
+            .clone()
+            .unwrap_or_else(|| EventStream::with_replay(EVENT_REPLAY));
+        let gossiper = TokioGossiper::new(self.gossip, events.clone());
+        let gossip = gossiper.handle();
+        let provider = LocalClusterProvider::new(
+            LocalClusterProviderConfig {
+                bind: self.bind.clone(),
+                seeds: self.seeds.clone(),
+                cluster_name: self.cluster_name.clone(),
+                member: member.clone(),
+                kinds: self.kinds.clone(),
+                gossip: self.gossip,
+                transport: self.transport.clone(),
+                rng_seed: self.rng_seed.unwrap_or(incarnation ^ 0x9e37_79b9_7f4a_7c15),
+            },
+            gossip.clone(),
+            events.clone(),
+        );
+        let mut config = ClusterConfig::new(self.cluster_name.clone(), member);
+        for kind in &self.kinds {
+            if !config.kinds.contains(kind) {
+                config.kinds.push(kind.clone());
+            }
+        }
+        let core = ClusterCore::new(
+            config,
+            Box::new(TokioPubSub::new()),
+            Box::new(gossiper),
+            Box::new(provider),
+        );
+        let extension = Arc::new(ClusterExtension::new(core, events.clone()));
+        extension.start()?;
+        let transport = gossip.transport().await.map_err(|e| {
+            let _ = extension.shutdown();
+            ClusterError::Gossiper(match e {
+                GossiperError::NotStarted => GossiperError::Driver {
+                    reason: "the gossip loop stopped during start".to_string(),
+                },
+                other => other,
+            })
+        })?;
+        Ok(Cluster::new(
+            extension,
+            gossip,
+            events,
+            transport,
+            self.leave_timeout,
+            self.event_buffer,
+        ))
+    }
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| d.as_millis() as u64)
+}
+
+fn default_name(bind: &str) -> String {
+    let port = bind.rsplit(':').next().unwrap_or("0");
+    if port == "0" {
+        format!("node-{:04x}", now_millis() & 0xffff)
+    } else {
+        format!("node-{port}")
+    }
+}

@@ -1,0 +1,62 @@
+//! What the gossip loop is asked to do.
+
+use chorus_core::consensus::{ConsensusCheck, ConsensusHandle};
+use chorus_core::gossip::{GossipMetrics, GossipNode, GossiperError};
+use chorus_core::topology::{ClusterTopology, MemberId};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::transport::{InboundMessage, TokioTcpTransport};
+
+/// A reply channel.
+pub(crate) type Reply<T> = oneshot::Sender<T>;
+
+/// A request to the task that owns the `GossipNode`.
+pub(crate) enum GossipCommand {
+    /// The provider hands over the node, the transport and the inbound messages.
+    Attach {
+        node: Box<GossipNode>,
+        transport: TokioTcpTransport,
+        inbound: mpsc::Receiver<InboundMessage>,
+    },
+    Set {
+        key: String,
+        value: Vec<u8>,
+        reply: Reply<Result<bool, GossiperError>>,
+    },
+    Get {
+        member: MemberId,
+        key: String,
+        reply: Reply<Option<Vec<u8>>>,
+    },
+    Member {
+        reply: Reply<MemberId>,
+    },
+    Topology {
+        reply: Reply<ClusterTopology>,
+    },
+    RegisterConsensus {
+        check: ConsensusCheck,
+        reply: Reply<ConsensusHandle>,
+    },
+    RemoveConsensus {
+        handle: ConsensusHandle,
+        reply: Reply<bool>,
+    },
+    Consensus {
+        handle: ConsensusHandle,
+        reply: Reply<Option<Vec<u8>>>,
+    },
+    TopologyConsensus {
+        reply: Reply<Option<u64>>,
+    },
+    Metrics {
+        reply: Reply<GossipMetrics>,
+    },
+    Transport {
+        reply: Reply<TokioTcpTransport>,
+    },
+    /// Leave gracefully; the reply comes once every peer acknowledged (or timed out).
+    Leave {
+        reply: Reply<Result<(), GossiperError>>,
+    },
+}

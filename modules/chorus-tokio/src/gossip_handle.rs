@@ -1,0 +1,133 @@
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chorus_core::consensus::{ConsensusCheck, ConsensusHandle};
+use chorus_core::gossip::{GossipMetrics, GossipNode, GossiperError};
+use chorus_core::topology::{ClusterTopology, MemberId};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::gossip_command::GossipCommand;
+use crate::transport::{InboundMessage, TokioTcpTransport};
+
+/// A handle to the gossip loop of a [`TokioGossiper`](crate::TokioGossiper): every call
+/// is a message to the task that owns the `GossipNode`, answered on a oneshot channel.
+/// Calls fail with `NotStarted` while the gossiper does not run.
+#[derive(Clone, Debug)]
+pub struct GossipHandle {
+    commands: Arc<Mutex<mpsc::Sender<GossipCommand>>>,
+}
+
+impl GossipHandle {
+    pub(crate) fn new(commands: Arc<Mutex<mpsc::Sender<GossipCommand>>>) -> Self {
+        Self { commands }
+    }
+
+    fn sender(&self) -> mpsc::Sender<GossipCommand> {
+        self.commands
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> GossipCommand,
+    ) -> Result<T, GossiperError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender()
+            .send(command(reply))
+            .await
+            .map_err(|_| GossiperError::NotStarted)?;
+        answer.await.map_err(|_| GossiperError::NotStarted)
+    }
+
+    /// Hands the node, its transport and its inbound messages to the loop (the provider
+    /// does this once it has bound its address).
+    pub(crate) fn attach(
+        &self,
+        node: GossipNode,
+        transport: TokioTcpTransport,
+        inbound: mpsc::Receiver<InboundMessage>,
+    ) -> Result<(), GossiperError> {
+        self.sender()
+            .try_send(GossipCommand::Attach {
+                node: Box::new(node),
+                transport,
+                inbound,
+            })
+            .map_err(|_| GossiperError::NotStarted)
+    }
+
+    /// Writes a local key and pushes it to peers.
+    pub async fn set(&self, key: &str, value: &[u8]) -> Result<bool, GossiperError> {
+        let (key, value) = (key.to_string(), value.to_vec());
+        self.ask(|reply| GossipCommand::Set { key, value, reply })
+            .await?
+    }
+
+    /// The value of `key` owned by `member`, as known here.
+    pub async fn get(
+        &self,
+        member: &MemberId,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, GossiperError> {
+        let (member, key) = (member.clone(), key.to_string());
+        self.ask(|reply| GossipCommand::Get { member, key, reply })
+            .await
+    }
+
+    /// This node's current member id (it changes when the node rejoins).
+    pub async fn member_id(&self) -> Result<MemberId, GossiperError> {
+        self.ask(|reply| GossipCommand::Member { reply }).await
+    }
+
+    /// The gossip view of the cluster.
+    pub async fn topology(&self) -> Result<ClusterTopology, GossiperError> {
+        self.ask(|reply| GossipCommand::Topology { reply }).await
+    }
+
+    /// Registers a consensus check.
+    pub async fn register_consensus(
+        &self,
+        check: ConsensusCheck,
+    ) -> Result<ConsensusHandle, GossiperError> {
+        self.ask(|reply| GossipCommand::RegisterConsensus { check, reply })
+            .await
+    }
+
+    /// Removes a consensus check.
+    pub async fn remove_consensus(&self, handle: ConsensusHandle) -> Result<bool, GossiperError> {
+        self.ask(|reply| GossipCommand::RemoveConsensus { handle, reply })
+            .await
+    }
+
+    /// The value every live member agrees on for the check, if they do.
+    pub async fn consensus(
+        &self,
+        handle: ConsensusHandle,
+    ) -> Result<Option<Vec<u8>>, GossiperError> {
+        self.ask(|reply| GossipCommand::Consensus { handle, reply })
+            .await
+    }
+
+    /// The topology hash every live member agrees on, if they do.
+    pub async fn topology_consensus(&self) -> Result<Option<u64>, GossiperError> {
+        self.ask(|reply| GossipCommand::TopologyConsensus { reply })
+            .await
+    }
+
+    /// The gossip counters.
+    pub async fn metrics(&self) -> Result<GossipMetrics, GossiperError> {
+        self.ask(|reply| GossipCommand::Metrics { reply }).await
+    }
+
+    /// The transport the loop sends with (once attached).
+    pub async fn transport(&self) -> Result<TokioTcpTransport, GossiperError> {
+        self.ask(|reply| GossipCommand::Transport { reply }).await
+    }
+
+    /// Leaves the cluster gracefully; returns once every peer acknowledged the leave or
+    /// its request timed out.
+    pub async fn leave(&self) -> Result<(), GossiperError> {
+        self.ask(|reply| GossipCommand::Leave { reply }).await?
+    }
+}

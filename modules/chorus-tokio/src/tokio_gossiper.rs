@@ -1,0 +1,107 @@
+mod gossip_loop;
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chorus_core::cluster::ClusterEvent;
+use chorus_core::event_stream::EventStream;
+use chorus_core::gossip::{GossipConfig, Gossiper, GossiperError};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::gossip_command::GossipCommand;
+use crate::gossip_handle::GossipHandle;
+
+/// Commands waiting for the gossip loop.
+const COMMAND_QUEUE: usize = 256;
+
+/// Runs a `chorus_core::gossip::GossipNode` on Tokio: one task owns the node, ticks it on
+/// an interval of `gossip_interval_ms`, hands it every received message, sends what it
+/// asks for through the transport and publishes its events (topology, gossip updates,
+/// consensus) on the `EventStream`.
+///
+/// The node itself comes from the [`LocalClusterProvider`](crate::LocalClusterProvider),
+/// which creates it once it has bound its address; until then the loop waits. Other
+/// components talk to the loop through a [`GossipHandle`].
+pub struct TokioGossiper {
+    config: GossipConfig,
+    events: EventStream<ClusterEvent>,
+    commands: Arc<Mutex<mpsc::Sender<GossipCommand>>>,
+    pending: Option<mpsc::Receiver<GossipCommand>>,
+    running: Option<(CancellationToken, JoinHandle<()>)>,
+}
+
+impl TokioGossiper {
+    /// A stopped gossiper publishing on `events`.
+    pub fn new(config: GossipConfig, events: EventStream<ClusterEvent>) -> Self {
+        let (sender, receiver) = mpsc::channel(COMMAND_QUEUE);
+        Self {
+            config,
+            events,
+            commands: Arc::new(Mutex::new(sender)),
+            pending: Some(receiver),
+            running: None,
+        }
+    }
+
+    /// A handle to talk to the loop.
+    pub fn handle(&self) -> GossipHandle {
+        GossipHandle::new(Arc::clone(&self.commands))
+    }
+
+    /// Whether the loop runs.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+}
+
+impl Gossiper for TokioGossiper {
+    fn start(&mut self) -> Result<(), GossiperError> {
+        if self.running.is_some() {
+            return Err(GossiperError::AlreadyStarted);
+        }
+        self.config.validate().map_err(GossiperError::Config)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| GossiperError::Driver {
+            reason: "start must be called inside a Tokio runtime".to_string(),
+        })?;
+        // After a stop the first channel is gone: a fresh one, and handles follow it.
+        let receiver = self.pending.take().unwrap_or_else(|| {
+            let (sender, receiver) = mpsc::channel(COMMAND_QUEUE);
+            *self.commands.lock().unwrap_or_else(PoisonError::into_inner) = sender;
+            receiver
+        });
+        let cancel = CancellationToken::new();
+        let task = runtime.spawn(gossip_loop::run(
+            receiver,
+            self.events.clone(),
+            cancel.clone(),
+            self.config,
+        ));
+        self.running = Some((cancel, task));
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), GossiperError> {
+        let Some((cancel, _task)) = self.running.take() else {
+            return Err(GossiperError::NotStarted);
+        };
+        cancel.cancel();
+        Ok(())
+    }
+}
+
+impl Drop for TokioGossiper {
+    fn drop(&mut self) {
+        if let Some((cancel, _)) = self.running.take() {
+            cancel.cancel();
+        }
+    }
+}
+
+impl std::fmt::Debug for TokioGossiper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokioGossiper")
+            .field("running", &self.is_running())
+            .finish_non_exhaustive()
+    }
+}

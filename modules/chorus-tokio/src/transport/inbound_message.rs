@@ -1,0 +1,14 @@
+use chorus_core::gossip::GossipMessage;
+use chorus_core::topology::MemberId;
+
+/// A gossip message received on an accepted connection, with who sent it (as its
+/// handshake said).
+#[derive(Debug, Clone)]
+pub struct InboundMessage {
+    /// The address the sender listens on (answers go there).
+    pub from: String,
+    /// The sender's member id at handshake time.
+    pub member: MemberId,
+    /// The message.
+    pub message: GossipMessage,
+}

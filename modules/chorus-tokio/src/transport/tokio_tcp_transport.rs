@@ -1,0 +1,231 @@
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use chorus_core::cluster::ClusterEvent;
+use chorus_core::event_stream::EventStream;
+use chorus_core::topology::MemberId;
+use chorus_core::wire::{Frame, Handshake, PROTOCOL_VERSION};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::connection;
+use super::transport_metrics::Counters;
+use super::{InboundMessage, TransportConfig, TransportError, TransportMetrics};
+
+/// The TCP transport of one node: a listener for inbound connections and one outbound
+/// connection per peer address, each with a bounded send queue.
+///
+/// Every connection starts with a handshake in both directions (cluster name, protocol
+/// version, member id, listen address); a peer of another cluster or version is refused
+/// with the reason on both sides and its frames never reach gossip. Frames are
+/// length-prefixed (4 bytes, big endian) and checked against `max_frame_bytes` before any
+/// allocation; a malformed or oversized frame closes that connection only. Outbound
+/// connections are opened on first use, reconnect with exponential backoff and jitter,
+/// and close after `idle_timeout` without traffic. Messages travel on the sender's
+/// outbound connection; inbound connections are read-only.
+///
+/// Cloning gives another handle to the same transport.
+#[derive(Clone)]
+pub struct TokioTcpTransport {
+    inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) config: TransportConfig,
+    pub(super) local: Mutex<Handshake>,
+    pub(super) local_addr: SocketAddr,
+    pub(super) peers: Mutex<HashMap<String, mpsc::Sender<Bytes>>>,
+    pub(super) inbound: mpsc::Sender<InboundMessage>,
+    pub(super) counters: Counters,
+    pub(super) events: EventStream<ClusterEvent>,
+    pub(super) cancel: CancellationToken,
+}
+
+impl Inner {
+    pub(super) fn handshake(&self) -> Handshake {
+        self.local
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(super) fn forget_peer(&self, address: &str, queue: &mpsc::Sender<Bytes>) {
+        let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
+        if peers.get(address).is_some_and(|q| q.same_channel(queue)) {
+            peers.remove(address);
+        }
+    }
+}
+
+impl TokioTcpTransport {
+    /// Binds `address` and starts accepting connections for cluster `cluster` as `member`.
+    /// Must be called inside a Tokio runtime. Received gossip arrives on the returned
+    /// receiver; handshake failures are published on `events`.
+    ///
+    /// The advertised address (what peers dial) is the bound address, so binding
+    /// `127.0.0.1:0` advertises the port the system chose.
+    pub fn bind(
+        address: &str,
+        cluster: &str,
+        member: MemberId,
+        config: TransportConfig,
+        events: EventStream<ClusterEvent>,
+    ) -> Result<(Self, mpsc::Receiver<InboundMessage>), TransportError> {
+        config.validate()?;
+        let bind_error = |reason: String| TransportError::Bind {
+            address: address.to_string(),
+            reason,
+        };
+        let std_listener =
+            std::net::TcpListener::bind(address).map_err(|e| bind_error(io_reason(&e)))?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| bind_error(io_reason(&e)))?;
+        let local_addr = std_listener
+            .local_addr()
+            .map_err(|e| bind_error(io_reason(&e)))?;
+        let listener =
+            TcpListener::from_std(std_listener).map_err(|e| bind_error(io_reason(&e)))?;
+        let (inbound, inbound_rx) = mpsc::channel(config.inbound_queue_capacity);
+        let inner = Arc::new(Inner {
+            local: Mutex::new(Handshake {
+                cluster: cluster.to_string(),
+                protocol_version: PROTOCOL_VERSION,
+                member,
+                address: local_addr.to_string(),
+            }),
+            config,
+            local_addr,
+            peers: Mutex::new(HashMap::new()),
+            inbound,
+            counters: Counters::default(),
+            events,
+            cancel: CancellationToken::new(),
+        });
+        tokio::spawn(connection::accept_loop(Arc::clone(&inner), listener));
+        Ok((Self { inner }, inbound_rx))
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_address(&self) -> SocketAddr {
+        self.inner.local_addr
+    }
+
+    /// The address peers dial to reach this node.
+    pub fn advertised_address(&self) -> String {
+        self.inner.handshake().address
+    }
+
+    /// Changes the member id announced in new handshakes (after a rejoin).
+    pub fn set_member(&self, member: MemberId) {
+        self.inner
+            .local
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .member = member;
+    }
+
+    /// Queues `frame` for the peer listening at `to`, opening a connection if needed.
+    /// Never waits: a full queue is `QueueFull`.
+    pub fn send(&self, to: &str, frame: &Frame) -> Result<(), TransportError> {
+        if self.inner.cancel.is_cancelled() {
+            return Err(TransportError::Closed);
+        }
+        let bytes = Bytes::from(frame.encode());
+        let mut bytes = Some(bytes);
+        // Two attempts: a connection task that just closed for idleness is replaced.
+        for _ in 0..2 {
+            let queue = self.queue_for(to);
+            let Some(payload) = bytes.take() else {
+                break;
+            };
+            match queue.try_send(payload) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    Counters::add(&self.inner.counters.queue_full, 1);
+                    return Err(TransportError::QueueFull {
+                        peer: to.to_string(),
+                    });
+                }
+                Err(mpsc::error::TrySendError::Closed(payload)) => {
+                    self.inner.forget_peer(to, &queue);
+                    bytes = Some(payload);
+                }
+            }
+        }
+        Err(TransportError::Closed)
+    }
+
+    fn queue_for(&self, to: &str) -> mpsc::Sender<Bytes> {
+        let mut peers = self
+            .inner
+            .peers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(queue) = peers.get(to)
+            && !queue.is_closed()
+        {
+            return queue.clone();
+        }
+        let (queue, rx) = mpsc::channel(self.inner.config.send_queue_capacity);
+        peers.insert(to.to_string(), queue.clone());
+        tokio::spawn(connection::peer_loop(
+            Arc::clone(&self.inner),
+            to.to_string(),
+            rx,
+            queue.clone(),
+        ));
+        queue
+    }
+
+    /// A snapshot of the counters.
+    pub fn metrics(&self) -> TransportMetrics {
+        self.inner.counters.snapshot()
+    }
+
+    /// The number of peers with an open outbound queue.
+    pub fn peer_count(&self) -> usize {
+        self.inner
+            .peers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Stops accepting, closes every connection and drops queued frames.
+    pub fn close(&self) {
+        self.inner.cancel.cancel();
+        self.inner
+            .peers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.cancel.is_cancelled()
+    }
+}
+
+impl std::fmt::Debug for TokioTcpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokioTcpTransport")
+            .field("local_addr", &self.inner.local_addr)
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the system said, in words ("address in use" rather than "os error 98").
+pub(super) fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::AddrInUse => "address in use".to_string(),
+        std::io::ErrorKind::AddrNotAvailable => "address not available".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => error.to_string(),
+    }
+}

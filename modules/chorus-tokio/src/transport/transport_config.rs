@@ -1,0 +1,88 @@
+use std::time::Duration;
+
+use chorus_core::wire::DEFAULT_MAX_FRAME_BYTES;
+
+use super::TransportError;
+
+/// Settings of the TCP transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportConfig {
+    /// Frames above this many bytes are refused before any allocation and close their
+    /// connection (default 1 MiB).
+    pub max_frame_bytes: usize,
+    /// Frames waiting per peer; a full queue is an error the sender sees (default 256).
+    pub send_queue_capacity: usize,
+    /// Messages received but not yet handled by the gossip loop (default 1,024); a full
+    /// queue slows the sending connection down.
+    pub inbound_queue_capacity: usize,
+    /// Time to establish a TCP connection (default 1 s).
+    pub connect_timeout: Duration,
+    /// Time for the peer to answer a handshake (default 2 s).
+    pub handshake_timeout: Duration,
+    /// First delay before reconnecting after a failure (default 50 ms); it doubles up to
+    /// `reconnect_backoff_max` (default 2 s), with jitter.
+    pub reconnect_backoff_min: Duration,
+    /// Longest delay between reconnection attempts (default 2 s).
+    pub reconnect_backoff_max: Duration,
+    /// An outbound connection with nothing to send for this long is closed (default 30 s).
+    pub idle_timeout: Duration,
+}
+
+impl TransportConfig {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self {
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            send_queue_capacity: 256,
+            inbound_queue_capacity: 1_024,
+            connect_timeout: Duration::from_secs(1),
+            handshake_timeout: Duration::from_secs(2),
+            reconnect_backoff_min: Duration::from_millis(50),
+            reconnect_backoff_max: Duration::from_secs(2),
+            idle_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Checks every rule.
+    pub fn validate(&self) -> Result<(), TransportError> {
+        let rule = |ok: bool, reason| {
+            if ok {
+                Ok(())
+            } else {
+                Err(TransportError::InvalidConfig { reason })
+            }
+        };
+        rule(
+            self.max_frame_bytes >= 1_024,
+            "max_frame_bytes must be at least 1024",
+        )?;
+        rule(
+            self.send_queue_capacity > 0,
+            "send_queue_capacity must be at least 1",
+        )?;
+        rule(
+            self.inbound_queue_capacity > 0,
+            "inbound_queue_capacity must be at least 1",
+        )?;
+        rule(
+            !self.connect_timeout.is_zero(),
+            "connect_timeout must be above 0",
+        )?;
+        rule(
+            !self.handshake_timeout.is_zero(),
+            "handshake_timeout must be above 0",
+        )?;
+        rule(
+            !self.reconnect_backoff_min.is_zero()
+                && self.reconnect_backoff_min <= self.reconnect_backoff_max,
+            "reconnect_backoff_min must be above 0 and at most reconnect_backoff_max",
+        )?;
+        rule(!self.idle_timeout.is_zero(), "idle_timeout must be above 0")
+    }
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}

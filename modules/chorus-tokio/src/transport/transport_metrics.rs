@@ -1,0 +1,64 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of the transport's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransportMetrics {
+    /// Bytes written to peers (frames and their 4-byte length prefixes).
+    pub bytes_out: u64,
+    /// Bytes read from peers.
+    pub bytes_in: u64,
+    /// Frames written.
+    pub frames_out: u64,
+    /// Frames read.
+    pub frames_in: u64,
+    /// Outbound connections established (handshake accepted).
+    pub connects: u64,
+    /// Outbound connection attempts that failed (refused, timed out, reset).
+    pub connect_failures: u64,
+    /// Inbound connections accepted (handshake accepted).
+    pub accepts: u64,
+    /// Handshakes refused, by us or by the peer.
+    pub refusals: u64,
+    /// Frames that could not be decoded, or were over the size limit; each closed its
+    /// connection.
+    pub decode_errors: u64,
+    /// Frames not queued because the peer's queue was full.
+    pub queue_full: u64,
+}
+
+/// The live counters behind [`TransportMetrics`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) bytes_out: AtomicU64,
+    pub(crate) bytes_in: AtomicU64,
+    pub(crate) frames_out: AtomicU64,
+    pub(crate) frames_in: AtomicU64,
+    pub(crate) connects: AtomicU64,
+    pub(crate) connect_failures: AtomicU64,
+    pub(crate) accepts: AtomicU64,
+    pub(crate) refusals: AtomicU64,
+    pub(crate) decode_errors: AtomicU64,
+    pub(crate) queue_full: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> TransportMetrics {
+        let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        TransportMetrics {
+            bytes_out: read(&self.bytes_out),
+            bytes_in: read(&self.bytes_in),
+            frames_out: read(&self.frames_out),
+            frames_in: read(&self.frames_in),
+            connects: read(&self.connects),
+            connect_failures: read(&self.connect_failures),
+            accepts: read(&self.accepts),
+            refusals: read(&self.refusals),
+            decode_errors: read(&self.decode_errors),
+            queue_full: read(&self.queue_full),
+        }
+    }
+}
