@@ -52,6 +52,8 @@ run_tests() {
 
 run_samples() {
     cargo run --profile ci -q -p cluster_extension_no_std
+    # The demo cluster: three nodes on loopback; it fails (non-zero) if a step stalls.
+    cargo run --profile ci -q -p cluster_extension_tokio -- demo
 }
 
 step "toolchain components" ensure_rust_components

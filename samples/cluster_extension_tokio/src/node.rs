@@ -1,0 +1,118 @@
+//! `node`: one node until SIGINT or SIGTERM, then a graceful leave.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chorus_core::cluster::ClusterEvent;
+use chorus_tokio::{Cluster, ClusterEvents};
+use clap::Args;
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::event_json::{to_json, to_line};
+
+/// Arguments of `node`.
+#[derive(Debug, Args)]
+pub(crate) struct NodeArgs {
+    /// The member name.
+    #[arg(long)]
+    name: String,
+    /// The address to listen on, e.g. 127.0.0.1:7000 (port 0 picks a free port).
+    #[arg(long)]
+    bind: String,
+    /// A node to join through (repeat for several).
+    #[arg(long = "seed")]
+    seeds: Vec<String>,
+    /// The cluster name; nodes of other clusters are refused.
+    #[arg(long, default_value = "chorus")]
+    cluster: String,
+    /// Print one JSON object per event (JSON Lines) instead of readable lines.
+    #[arg(long)]
+    json: bool,
+}
+
+struct Printer {
+    json: bool,
+    address: String,
+}
+
+impl Printer {
+    fn print(&self, event: &ClusterEvent) {
+        if self.json {
+            let mut object = to_json(event);
+            if matches!(event, ClusterEvent::Startup { .. })
+                && let Some(map) = object.as_object_mut()
+            {
+                map.insert("address".into(), self.address.clone().into());
+            }
+            println!("{object}");
+        } else if let Some(line) = to_line(event) {
+            println!("{line}");
+        }
+    }
+}
+
+pub(crate) async fn run(args: NodeArgs) -> ExitCode {
+    let (mut interrupt, mut terminate) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(i), Ok(t)) => (i, t),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("cannot listen for signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let started = Cluster::builder()
+        .name(args.name.clone())
+        .bind(args.bind.clone())
+        .seeds(args.seeds.clone())
+        .cluster_name(args.cluster.clone())
+        .start()
+        .await;
+    let cluster = match started {
+        Ok(cluster) => cluster,
+        Err(reason) => {
+            let printer = Printer {
+                json: args.json,
+                address: args.bind.clone(),
+            };
+            printer.print(&ClusterEvent::StartupFailed { reason });
+            return ExitCode::FAILURE;
+        }
+    };
+    let printer = Printer {
+        json: args.json,
+        address: cluster.address(),
+    };
+    let mut events = cluster.events();
+    loop {
+        tokio::select! {
+            event = events.next() => match event {
+                Some(event) => printer.print(&event),
+                None => break,
+            },
+            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break,
+        }
+    }
+    let result = cluster.shutdown().await;
+    drain(&mut events, &printer).await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A leave that not every peer acknowledged still ends the node.
+            eprintln!("shutdown: {e}");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Prints what the shutdown produced.
+async fn drain(events: &mut ClusterEvents, printer: &Printer) {
+    while let Ok(Some(event)) =
+        tokio::time::timeout(Duration::from_millis(100), events.next()).await
+    {
+        printer.print(&event);
+    }
+}

@@ -1,0 +1,187 @@
+//! Three node processes on 127.0.0.1: one is killed with SIGKILL and the others report it
+//! left and blocked; another gets SIGTERM, leaves gracefully, exits 0, and the last one
+//! reports it left. Every process is stopped, every wait bounded.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cluster_extension_tokio");
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// A node process and the JSON events it printed.
+struct Node {
+    name: String,
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+impl Node {
+    fn spawn(name: &str, seeds: &[String]) -> Self {
+        let mut command = Command::new(BIN);
+        command.args([
+            "node",
+            "--name",
+            name,
+            "--bind",
+            "127.0.0.1:0",
+            "--json",
+            "--cluster",
+            "proc-test",
+        ]);
+        for seed in seeds {
+            command.args(["--seed", seed]);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the node binary");
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(value) = serde_json::from_str::<Value>(&line)
+                    && sender.send(value).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Self {
+            name: name.to_string(),
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (bounded) for an event matching `want`, keeping every event read.
+    fn wait_for(&mut self, what: &str, want: impl Fn(&Value) -> bool) -> Value {
+        if let Some(found) = self.seen.iter().find(|v| want(v)) {
+            return found.clone();
+        }
+        let deadline = Instant::now() + LIMIT;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(value) => {
+                    self.seen.push(value.clone());
+                    if want(&value) {
+                        return value;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!(
+            "{}: no {what} within {LIMIT:?}; saw {:?}",
+            self.name, self.seen
+        );
+    }
+
+    fn address(&mut self) -> String {
+        let startup = self.wait_for("Startup", |v| v["event"] == "Startup");
+        startup["address"].as_str().unwrap().to_string()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    fn exit_code(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + LIMIT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn names(value: &Value, field: &str) -> Vec<String> {
+    value[field]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|n| n.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn topology_with(members: usize) -> impl Fn(&Value) -> bool {
+    move |v| v["event"] == "TopologyUpdated" && names(v, "members").len() == members
+}
+
+#[test]
+fn killed_and_terminated_node_processes_are_reported_by_the_others() {
+    let mut a = Node::spawn("a", &[]);
+    let seed = vec![a.address()];
+    let mut b = Node::spawn("b", &seed);
+    let mut c = Node::spawn("c", &seed);
+    for node in [&mut a, &mut b, &mut c] {
+        node.wait_for("a topology of three", topology_with(3));
+    }
+
+    // kill -9 c: a and b detect it and report it as left and blocked.
+    c.signal("-KILL");
+    for node in [&mut a, &mut b] {
+        let update = node.wait_for("c gone", |v| {
+            v["event"] == "TopologyUpdated" && names(v, "left").contains(&"c".to_string())
+        });
+        assert!(
+            names(&update, "blocked").contains(&"c".to_string()),
+            "{update}"
+        );
+        assert!(!names(&update, "members").contains(&"c".to_string()));
+    }
+
+    // SIGTERM b: it leaves gracefully and exits 0; a reports it left.
+    b.signal("-TERM");
+    assert_eq!(b.exit_code(), Some(0), "b exits cleanly after SIGTERM");
+    b.wait_for("its own Shutdown", |v| v["event"] == "Shutdown");
+    let update = a.wait_for("b gone", |v| {
+        v["event"] == "TopologyUpdated" && names(v, "left").contains(&"b".to_string())
+    });
+    assert_eq!(names(&update, "members"), vec!["a".to_string()]);
+}
+
+#[test]
+fn an_address_in_use_is_reported_as_startup_failed() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = holder.local_addr().unwrap().to_string();
+    let output = Command::new(BIN)
+        .args(["node", "--name", "x", "--bind", &taken, "--json"])
+        .output()
+        .expect("run the node binary");
+    assert_eq!(output.status.code(), Some(1));
+    let line: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    assert_eq!(line["event"], "StartupFailed");
+    let reason = line["reason"].as_str().unwrap();
+    assert!(reason.contains("address in use"), "{reason}");
+}
+
+#[test]
+fn invalid_arguments_are_refused_with_a_usage_error() {
+    let output = Command::new(BIN).args(["node", "--bind"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!output.stderr.is_empty());
+}
