@@ -1,7 +1,12 @@
 //! Three node processes on 127.0.0.1: one is killed with SIGKILL and the others report it
 //! left and blocked; another gets SIGTERM, leaves gracefully, exits 0, and the last one
 //! reports it left. Every process is stopped, every wait bounded.
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
