@@ -40,20 +40,26 @@ ensure_rust_components() {
     fi
 }
 
+# Functions run under `if !`, where `set -e` does not apply: every command is chained
+# with `&&` so that the first failure is the function's result.
 run_tests() {
     if cargo nextest --version >/dev/null 2>&1; then
-        cargo nextest run --workspace --all-targets --cargo-profile ci --no-fail-fast
-        # nextest does not run doctests.
-        cargo test --workspace --doc --profile ci
+        cargo nextest run --workspace --cargo-profile ci --no-fail-fast &&
+            # nextest does not run doctests.
+            cargo test --workspace --doc --profile ci
     else
         cargo test --workspace --profile ci
     fi
 }
 
 run_samples() {
-    cargo run --profile ci -q -p cluster_extension_no_std
-    # The demo cluster: three nodes on loopback; it fails (non-zero) if a step stalls.
-    cargo run --profile ci -q -p cluster_extension_tokio -- demo
+    cargo run --profile ci -q -p cluster_extension_no_std &&
+        # The demo cluster: three nodes on loopback; it fails (non-zero) if a step stalls.
+        cargo run --profile ci -q -p cluster_extension_tokio -- demo
+}
+
+build_benches() {
+    cargo bench --workspace --no-run --profile ci
 }
 
 step "toolchain components" ensure_rust_components
@@ -63,6 +69,7 @@ step "clippy" cargo clippy --workspace --all-targets --profile ci -- -D warnings
 step "no_std build of chorus-core (${EMBEDDED_TARGET})" \
     cargo build -p chorus-core --target "${EMBEDDED_TARGET}" --profile ci
 step "tests" run_tests
+step "benches build" build_benches
 step "docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --profile ci
 step "samples" run_samples
 
