@@ -58,7 +58,8 @@ impl GossipNode {
             return;
         }
         self.observe(&request.digest, now);
-        self.merge(&request.delta, now);
+        let updates = self.merge(&request.delta, now);
+        self.relay_joins(&updates, &request.from);
         if self.blocked.contains_key(&request.from) {
             // The request told us the requester left: answer to acknowledge, nothing more.
             self.respond(
@@ -121,7 +122,8 @@ impl GossipNode {
             return;
         }
         self.observe(&response.digest, now);
-        self.merge(&response.delta, now);
+        let updates = self.merge(&response.delta, now);
+        self.relay_joins(&updates, &response.from);
         // Last leg: what the responder said it lacks, never relayed further.
         let blocked = &self.blocked;
         let delta = self
@@ -140,7 +142,12 @@ impl GossipNode {
             return;
         }
         let updates = self.merge(&push.delta, now);
-        if push.relays == 0 || updates.is_empty() {
+        if push.relays == 0 {
+            // The last leg of a round: not a rumor, but the members it introduces are.
+            self.relay_joins(&updates, &push.from);
+            return;
+        }
+        if updates.is_empty() {
             return;
         }
         // Relay the parts that were news here; where they are news nowhere, relays stop.
@@ -199,6 +206,49 @@ impl GossipNode {
             return true;
         }
         false
+    }
+
+    /// Members that became known here through a round (not through a relayed push) are
+    /// news everywhere: push what we hold of each to `push_fan_out` peers as a rumor, so a
+    /// join spreads in message delays instead of rounds. A node relays a join only when
+    /// it is news to it, so each join costs about `N · push_fan_out` messages.
+    fn relay_joins(&mut self, updates: &[GossipUpdate], sender: &MemberId) {
+        let joined: Vec<MemberId> = updates
+            .iter()
+            .filter(|u| u.key == reserved_keys::MEMBER && !self.blocked.contains_key(&u.member))
+            .map(|u| u.member.clone())
+            .collect();
+        if joined.is_empty() {
+            return;
+        }
+        let owners = joined
+            .iter()
+            .filter_map(|member| {
+                let state = self.store.state().member(member)?;
+                let entries = state
+                    .entries_after(0)
+                    .into_iter()
+                    .map(|(key, value)| crate::gossip::DeltaEntry {
+                        key: key.clone(),
+                        seq: value.seq(),
+                        value: value.value().to_vec(),
+                    })
+                    .collect();
+                Some(crate::gossip::OwnerDelta {
+                    member: member.clone(),
+                    from: 0,
+                    to: state.watermark(),
+                    entries,
+                })
+            })
+            .collect();
+        let delta = GossipDelta { owners };
+        let sender = sender.clone();
+        let targets = self.choose_peers(self.config.push_fan_out, |id| {
+            *id == sender || joined.contains(id)
+        });
+        let relays = self.relay_budget();
+        self.send_push(targets, &delta, relays);
     }
 
     /// Takes the heartbeats of a digest; members whose heartbeat rose are alive.
