@@ -187,12 +187,17 @@ impl GossipNode {
         self.send_push(targets, &delta, relays);
     }
 
-    /// After start or rejoin, once peers are known, pushes our whole state to
-    /// `push_fan_out` of them so that the cluster learns of us without waiting for rounds.
+    /// After start or rejoin, once peers are known, opens an exchange with `push_fan_out`
+    /// of them carrying our whole state: they learn of us at once (and relay the news),
+    /// and we pull what we lack — including members that joined at the same time as us.
     pub(super) fn announce_if_due(&mut self, now: u64) {
         if self.announce && !self.peers.is_empty() {
             self.announce = false;
-            self.push_own_change(0, now);
+            let delta = self.own_delta_since(0);
+            let targets = self.choose_peers(self.config.push_fan_out, |_| false);
+            for target in targets {
+                self.send_request(target, delta.clone(), false, now);
+            }
         }
     }
 
