@@ -17,6 +17,10 @@ pub struct GossipConfig {
     /// Peers a fresh change (a key set, a join, a leave) is pushed and relayed to (default
     /// 3): pushes spread a change through the cluster in O(log N) hops.
     pub push_fan_out: usize,
+    /// While a node has at most this many peers, a fresh change is sent to every one of
+    /// them directly instead of being relayed as a rumor (default 32): one hop, no
+    /// residue of nodes the rumor missed. Above it, rumors keep the cost per node constant.
+    pub broadcast_max_peers: usize,
     /// At most this many entries per message (default 1,024).
     pub max_entries_per_message: usize,
     /// At most this many encoded bytes of digest and delta per message (default 60 KiB).
@@ -51,6 +55,7 @@ impl GossipConfig {
             request_timeout_ms: 1_000,
             fan_out: 1,
             push_fan_out: 3,
+            broadcast_max_peers: 32,
             max_entries_per_message: 1_024,
             max_bytes_per_message: 60 * 1024,
             heartbeat_interval_ms: 250,

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{GossipPush, GossipRejected, GossipRequest, GossipResponse};
+use super::{GossipPush, GossipRejected, GossipRequest, GossipResponse, GossipSuspect};
 
 /// The messages of the gossip protocol (carried by `wire::Frame::Gossip`).
 ///
@@ -17,4 +17,6 @@ pub enum GossipMessage {
     Push(GossipPush),
     /// The sender blocked the receiver and will not gossip with it.
     Rejected(GossipRejected),
+    /// The sender's failure detector gave up on some members.
+    Suspect(GossipSuspect),
 }

@@ -12,6 +12,8 @@ pub trait FailureDetector {
     fn expired(&self, now: u64) -> Vec<MemberId>;
     /// Stops watching `member` (it was blocked or forgotten).
     fn forget(&mut self, member: &MemberId);
+    /// How long `member` has been silent at `now`, if watched.
+    fn silent_for(&self, member: &MemberId, now: u64) -> Option<u64>;
     /// Whether `member` is watched.
     fn is_watched(&self, member: &MemberId) -> bool;
     /// Stops watching every member (the node rejoined under a new identity).

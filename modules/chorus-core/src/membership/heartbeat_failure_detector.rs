@@ -53,6 +53,12 @@ impl FailureDetector for HeartbeatFailureDetector {
         self.last_alive.remove(member);
     }
 
+    fn silent_for(&self, member: &MemberId, now: u64) -> Option<u64> {
+        self.last_alive
+            .get(member)
+            .map(|last| now.saturating_sub(*last))
+    }
+
     fn is_watched(&self, member: &MemberId) -> bool {
         self.last_alive.contains_key(member)
     }

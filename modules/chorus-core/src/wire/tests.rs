@@ -9,7 +9,7 @@ use super::{
 };
 use crate::gossip::{
     DeltaEntry, DigestEntry, GossipDelta, GossipDigest, GossipMessage, GossipPush, GossipRejected,
-    GossipRequest, GossipResponse, OwnerDelta,
+    GossipRequest, GossipResponse, GossipSuspect, OwnerDelta,
 };
 use crate::topology::MemberId;
 
@@ -101,6 +101,18 @@ fn arb_frame() -> impl Strategy<Value = Frame> {
                 relays,
             }))
         }),
+        (
+            arb_member(),
+            proptest::collection::vec(arb_member(), 0..4),
+            any::<u8>()
+        )
+            .prop_map(|(from, members, relays)| {
+                Frame::Gossip(GossipMessage::Suspect(GossipSuspect {
+                    from,
+                    members,
+                    relays,
+                }))
+            }),
         (arb_member(), arb_member(), any::<u32>()).prop_map(|(from, blocked, members)| {
             Frame::Gossip(GossipMessage::Rejected(GossipRejected {
                 from,

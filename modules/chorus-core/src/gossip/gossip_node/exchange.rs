@@ -7,7 +7,7 @@ use super::{BlockReason, GossipNode};
 use crate::cluster::ClusterEvent;
 use crate::gossip::{
     GossipDelta, GossipDigest, GossipMessage, GossipOutput, GossipPush, GossipRejected,
-    GossipRequest, GossipResponse, GossipUpdate, reserved_keys,
+    GossipRequest, GossipResponse, GossipSuspect, GossipUpdate, reserved_keys,
 };
 use crate::topology::MemberId;
 
@@ -28,6 +28,7 @@ impl GossipNode {
             GossipMessage::Response(response) => self.on_response(from, &response, now),
             GossipMessage::Push(push) => self.on_push(&push, now),
             GossipMessage::Rejected(rejected) => self.on_rejected(from, &rejected, now),
+            GossipMessage::Suspect(suspect) => self.on_suspect(&suspect, now),
         }
         self.settle(now);
         self.announce_if_due(now);
@@ -170,6 +171,32 @@ impl GossipNode {
         self.send_push(targets, &delta, push.relays - 1);
     }
 
+    fn on_suspect(&mut self, suspect: &GossipSuspect, now: u64) {
+        if self.blocked.contains_key(&suspect.from) || suspect.from == *self.member.id() {
+            return;
+        }
+        let threshold = self.config.heartbeat_expiration_ms / 2;
+        let confirmed: Vec<MemberId> = suspect
+            .members
+            .iter()
+            .filter(|m| !self.blocked.contains_key(*m) && **m != *self.member.id())
+            .filter(|m| {
+                self.detector
+                    .silent_for(m, now)
+                    .is_some_and(|s| s >= threshold)
+            })
+            .cloned()
+            .collect();
+        for member in &confirmed {
+            self.block(member, BlockReason::Expired, now);
+        }
+        if suspect.relays > 0 && !confirmed.is_empty() {
+            let sender = suspect.from.clone();
+            let targets = self.choose_peers(self.config.push_fan_out, |id| *id == sender);
+            self.send_suspect(targets, &confirmed, suspect.relays - 1);
+        }
+    }
+
     fn on_rejected(&mut self, from: &str, rejected: &GossipRejected, now: u64) {
         self.metrics.rejections_received += 1;
         if rejected.blocked != *self.member.id() {
@@ -209,9 +236,9 @@ impl GossipNode {
     }
 
     /// Members that became known here through a round (not through a relayed push) are
-    /// news everywhere: push what we hold of each to `push_fan_out` peers as a rumor, so a
-    /// join spreads in message delays instead of rounds. A node relays a join only when
-    /// it is news to it, so each join costs about `N · push_fan_out` messages.
+    /// news everywhere: spread what we hold of each (to every peer in a small cluster, as a
+    /// rumor in a large one), so a join spreads in message delays instead of rounds. A
+    /// node passes a join on only when it is news to it.
     fn relay_joins(&mut self, updates: &[GossipUpdate], sender: &MemberId) {
         let joined: Vec<MemberId> = updates
             .iter()
@@ -244,11 +271,7 @@ impl GossipNode {
             .collect();
         let delta = GossipDelta { owners };
         let sender = sender.clone();
-        let targets = self.choose_peers(self.config.push_fan_out, |id| {
-            *id == sender || joined.contains(id)
-        });
-        let relays = self.relay_budget();
-        self.send_push(targets, &delta, relays);
+        self.spread(&delta, |id| *id == sender || joined.contains(id));
     }
 
     /// Takes the heartbeats of a digest; members whose heartbeat rose are alive.

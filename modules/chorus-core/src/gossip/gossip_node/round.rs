@@ -67,9 +67,27 @@ impl GossipNode {
                 self.detector.alive(member, now);
             }
         }
-        for member in self.detector.expired(now) {
-            self.block(&member, super::BlockReason::Expired, now);
+        let expired = self.detector.expired(now);
+        if expired.is_empty() {
+            return;
         }
+        for member in &expired {
+            self.block(member, super::BlockReason::Expired, now);
+        }
+        // Tell a few peers: those that agree block at once, so the last survivor does not
+        // wait for the crashed member's final heartbeat to reach it.
+        let (targets, relays) = if self.peers.len() <= self.config.broadcast_max_peers {
+            let all = self
+                .peers
+                .iter()
+                .map(|(_, address)| address.clone())
+                .collect();
+            (all, 0)
+        } else {
+            let some = self.choose_peers(self.config.push_fan_out, |_| false);
+            (some, self.relay_budget())
+        };
+        self.send_suspect(targets, &expired, relays);
     }
 
     /// Up to `count` random live peers for which `skip` is false, as addresses.
@@ -130,6 +148,20 @@ impl GossipNode {
         });
     }
 
+    /// Tells `targets` that this node gave up on `members`.
+    pub(super) fn send_suspect(&mut self, targets: Vec<String>, members: &[MemberId], relays: u8) {
+        for to in targets {
+            self.outputs.push(GossipOutput::Send {
+                to,
+                message: GossipMessage::Suspect(crate::gossip::GossipSuspect {
+                    from: self.member.id().clone(),
+                    members: members.to_vec(),
+                    relays,
+                }),
+            });
+        }
+    }
+
     /// Sends `delta` to each of `targets`, to be relayed `relays` more times.
     pub(super) fn send_push(&mut self, targets: Vec<String>, delta: &GossipDelta, relays: u8) {
         for to in targets {
@@ -179,12 +211,30 @@ impl GossipNode {
         }
     }
 
-    /// Pushes our writes after `before` to `push_fan_out` random peers, to be relayed on.
+    /// Pushes our writes after `before` to every peer (small clusters) or to
+    /// `push_fan_out` random peers, to be relayed on.
     pub(super) fn push_own_change(&mut self, before: u64, _now: u64) {
         let delta = self.own_delta_since(before);
-        let targets = self.choose_peers(self.config.push_fan_out, |_| false);
-        let relays = self.relay_budget();
-        self.send_push(targets, &delta, relays);
+        self.spread(&delta, |_| false);
+    }
+
+    /// Sends fresh news to every peer while there are at most `broadcast_max_peers` of
+    /// them (not relayed: everyone got it), otherwise to `push_fan_out` random peers as a
+    /// rumor relayed while it is news. Peers for which `skip` holds are left out.
+    pub(super) fn spread(&mut self, delta: &GossipDelta, skip: impl Fn(&MemberId) -> bool) {
+        if self.peers.len() <= self.config.broadcast_max_peers {
+            let targets: Vec<String> = self
+                .peers
+                .iter()
+                .filter(|(id, _)| !skip(id))
+                .map(|(_, address)| address.clone())
+                .collect();
+            self.send_push(targets, delta, 0);
+        } else {
+            let targets = self.choose_peers(self.config.push_fan_out, skip);
+            let relays = self.relay_budget();
+            self.send_push(targets, delta, relays);
+        }
     }
 
     /// After start or rejoin, once peers are known, opens an exchange with `push_fan_out`

@@ -510,3 +510,37 @@ fn configuration_rules_are_enforced() {
     c.fan_out = 0;
     assert!(GossipNode::new(member, vec![], c, 0, 0).is_err());
 }
+
+#[test]
+fn a_suspicion_is_followed_only_by_nodes_that_also_stopped_hearing_the_member() {
+    let mut net = Net::new(&["a", "b", "c"]);
+    for _ in 0..5 {
+        net.round();
+    }
+    let c = net.nodes[2].member_id().clone();
+    let a = net.nodes[0].member_id().clone();
+    let suspect = |members: Vec<MemberId>| {
+        GossipMessage::Suspect(crate::gossip::GossipSuspect {
+            from: a.clone(),
+            members,
+            relays: 0,
+        })
+    };
+    // b heard from c a moment ago: a's suspicion alone does not make it block c.
+    let now = net.now;
+    net.nodes[1].handle("a:7000", suspect(vec![c.clone()]), now);
+    assert!(!net.nodes[1].is_blocked(&c));
+    // Once b itself has not heard from c for half the expiration, it agrees.
+    net.down.push(2);
+    let quiet = config().heartbeat_expiration_ms / 2;
+    let later = now + quiet + config().gossip_interval_ms;
+    net.nodes[1].handle("a:7000", suspect(vec![c.clone()]), later);
+    assert!(
+        net.nodes[1].is_blocked(&c),
+        "b blocks c before its own expiration"
+    );
+    // Nobody blocks itself because of a suspicion.
+    let b = net.nodes[1].member_id().clone();
+    net.nodes[1].handle("a:7000", suspect(vec![b.clone()]), later + 10_000);
+    assert!(!net.nodes[1].is_blocked(&b));
+}
