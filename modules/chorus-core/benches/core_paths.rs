@@ -25,6 +25,7 @@ fn request(members: usize) -> Frame {
         digest: GossipDigest {
             entries,
             complete: true,
+            view: None,
         },
         delta: GossipDelta::default(),
     }))

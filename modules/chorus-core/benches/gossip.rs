@@ -70,6 +70,7 @@ fn delta(c: &mut Criterion) {
         let unknown = GossipDigest {
             entries: Vec::new(),
             complete: true,
+            view: None,
         };
         group.bench_with_input(BenchmarkId::new("join", members), &unknown, |b, d| {
             b.iter(|| black_box(store.delta_for(d, limits, everyone).entry_count()));

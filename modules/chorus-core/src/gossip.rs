@@ -29,6 +29,7 @@ mod owner_delta;
 pub mod reserved_keys;
 #[cfg(test)]
 mod tests;
+mod view_digest;
 
 pub use delta_entry::DeltaEntry;
 pub use delta_limits::DeltaLimits;
@@ -54,3 +55,4 @@ pub use gossip_update::GossipUpdate;
 pub use gossiper::Gossiper;
 pub use gossiper_error::GossiperError;
 pub use owner_delta::OwnerDelta;
+pub use view_digest::ViewDigest;

@@ -2,7 +2,7 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
-use super::DigestEntry;
+use super::{DigestEntry, ViewDigest};
 
 /// A summary of a node's state: one [`DigestEntry`] per member.
 ///
@@ -15,4 +15,7 @@ pub struct GossipDigest {
     pub entries: Vec<DigestEntry>,
     /// Whether every member the sender knows (and has not blocked) is listed.
     pub complete: bool,
+    /// Members named by position in the sender's topology, when the cluster agrees on
+    /// it; `entries` then holds only members outside that topology.
+    pub view: Option<ViewDigest>,
 }

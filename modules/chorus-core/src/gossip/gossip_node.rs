@@ -53,10 +53,22 @@ pub struct GossipNode {
     topology: ClusterTopology,
     /// Live members other than this node, with their addresses.
     peers: Vec<(MemberId, String)>,
+    /// The topology's member ids in order, and each one's position: what view digests
+    /// refer to.
+    view_ids: Vec<MemberId>,
+    view_positions: FnvMap<MemberId, u32>,
+    /// The highest incarnation seen of every member name: a newer one supersedes it.
+    incarnations: FnvMap<String, u64>,
+    /// A member was blocked: the topology is refreshed before the call returns.
     membership_dirty: bool,
+    /// Members became known: the topology is refreshed at the next round, so that a join
+    /// storm costs one O(N) rebuild per round rather than one per message.
+    membership_grown: bool,
     consensus: ConsensusChecks,
     topology_check: ConsensusHandle,
     consensus_dirty: bool,
+    /// Remote values of a checked key changed: checks are evaluated at the next round.
+    consensus_stale: bool,
     pending: FnvMap<u64, Pending>,
     next_request_id: u64,
     last_heartbeat_at: Option<u64>,
@@ -123,10 +135,15 @@ impl GossipNode {
             blocked: FnvMap::default(),
             topology: ClusterTopology::empty(),
             peers: Vec::new(),
+            view_ids: Vec::new(),
+            view_positions: FnvMap::default(),
+            incarnations: FnvMap::default(),
             membership_dirty: true,
+            membership_grown: false,
             consensus,
             topology_check,
             consensus_dirty: true,
+            consensus_stale: false,
             pending: FnvMap::default(),
             next_request_id: 1,
             last_heartbeat_at: None,
@@ -150,6 +167,9 @@ impl GossipNode {
     }
 
     fn write_member_info(&mut self, now: u64) {
+        let id = self.member.id();
+        self.incarnations
+            .insert(String::from(id.name()), id.incarnation());
         let info = MemberInfo::of(&self.member).encode();
         if let Some(update) = self.store.set(reserved_keys::MEMBER, &info, now) {
             self.emit_update(&update);
@@ -359,7 +379,7 @@ impl GossipNode {
         let delta = self.own_delta_since(before);
         let targets: Vec<String> = self.peers.iter().map(|(_, a)| a.clone()).collect();
         for target in targets {
-            self.send_request(target, delta.clone(), true, now);
+            self.send_request(target, delta.clone(), true, false, now);
         }
         self.leaving = true;
         Ok(())

@@ -263,7 +263,11 @@ impl GossipStateStore {
             used += size;
             entries.push(entry);
         }
-        GossipDigest { entries, complete }
+        GossipDigest {
+            entries,
+            complete,
+            view: None,
+        }
     }
 
     fn digest_entry(member: &MemberId, state: &GossipMemberState) -> DigestEntry {
@@ -276,12 +280,25 @@ impl GossipStateStore {
 
     /// Encoded bytes of `digest`.
     pub(crate) fn digest_size(digest: &GossipDigest) -> usize {
-        DIGEST_OVERHEAD
-            + digest
-                .entries
+        let view = digest.view.as_ref().map_or(0, |v| {
+            let all: usize = v
+                .all
                 .iter()
-                .map(Self::digest_entry_size)
-                .sum::<usize>()
+                .map(|(h, w)| encoded_size::varint(*h) + encoded_size::varint(*w))
+                .sum();
+            let some: usize = v
+                .some
+                .iter()
+                .map(|(p, h, w)| {
+                    encoded_size::varint(u64::from(*p))
+                        + encoded_size::varint(*h)
+                        + encoded_size::varint(*w)
+                })
+                .sum();
+            10 + all + some
+        });
+        let entries: usize = digest.entries.iter().map(Self::digest_entry_size).sum();
+        DIGEST_OVERHEAD + view + entries
     }
 
     fn digest_entry_size(entry: &DigestEntry) -> usize {
@@ -349,6 +366,7 @@ impl GossipStateStore {
         GossipDigest {
             entries,
             complete: false,
+            view: None,
         }
     }
 

@@ -34,6 +34,7 @@ fn empty_digest(of: &MemberId) -> GossipDigest {
             watermark: 0,
         }],
         complete: true,
+        view: None,
     }
 }
 
@@ -276,6 +277,7 @@ fn observed_heartbeats_take_the_maximum_and_report_advances() {
             watermark: 0,
         }],
         complete: false,
+        view: None,
     };
     assert_eq!(a.observe_digest(&digest(5), everyone), [id("b")]);
     assert!(a.observe_digest(&digest(3), everyone).is_empty());

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// A process that restarts under the same name takes a new incarnation, so it is a new
 /// member: a blocked member never comes back, its successor joins beside it. Incarnations
 /// are usually the start time of the process in milliseconds, which grows across restarts.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Eq, PartialOrd, Ord, Serialize)]
 pub struct MemberId {
     name: Arc<str>,
     incarnation: u64,
@@ -41,6 +41,22 @@ impl MemberId {
         // A separator that cannot occur in UTF-8 text keeps "ab"+1 apart from "a"+"b1".
         hasher.write(&[0xff]);
         hasher.write(&self.incarnation.to_le_bytes());
+    }
+}
+
+impl PartialEq for MemberId {
+    fn eq(&self, other: &Self) -> bool {
+        // Ids cloned from one another share their name: skip comparing the bytes.
+        self.incarnation == other.incarnation
+            && (Arc::ptr_eq(&self.name, &other.name) || self.name == other.name)
+    }
+}
+
+impl core::hash::Hash for MemberId {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        // Equal ids have equal names and incarnations, whatever the pointer.
+        self.name.hash(state);
+        self.incarnation.hash(state);
     }
 }
 

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::gossip::{
     DeltaEntry, DigestEntry, GossipDelta, GossipDigest, GossipMessage, GossipPush, GossipRejected,
-    GossipRequest, GossipResponse, GossipSuspect, OwnerDelta,
+    GossipRequest, GossipResponse, GossipSuspect, OwnerDelta, ViewDigest,
 };
 use crate::topology::MemberId;
 
@@ -30,8 +30,17 @@ fn arb_digest() -> impl Strategy<Value = GossipDigest> {
             0..6,
         ),
         any::<bool>(),
+        proptest::option::of((
+            any::<u64>(),
+            proptest::collection::vec((any::<u64>(), any::<u64>()), 0..6),
+            proptest::collection::vec((any::<u32>(), any::<u64>(), any::<u64>()), 0..6),
+        )),
     )
-        .prop_map(|(entries, complete)| GossipDigest { entries, complete })
+        .prop_map(|(entries, complete, view)| GossipDigest {
+            entries,
+            complete,
+            view: view.map(|(hash, all, some)| ViewDigest { hash, all, some }),
+        })
 }
 
 fn arb_delta() -> impl Strategy<Value = GossipDelta> {

@@ -55,10 +55,29 @@ impl GossipNode {
             }
             return;
         }
-        if self.rejoin_on_evidence(from, &request.digest, now) {
+        let Some(digest) = self.expand(&request.digest) else {
+            // The digest names members of a topology we do not hold (views differ for a
+            // moment during changes): take what the request carries and answer with our
+            // full digest, so that the last leg brings what we lack.
+            let updates = self.merge(&request.delta, now);
+            self.relay_joins(&updates, &request.from);
+            let blocked = &self.blocked;
+            let ours = self
+                .store
+                .digest(self.config.max_bytes_per_message / 4, 0, |m| {
+                    !blocked.contains_key(m)
+                });
+            let reply = GossipDigest {
+                complete: false,
+                ..ours
+            };
+            self.respond(from, request.id, reply, GossipDelta::default());
+            return;
+        };
+        if self.rejoin_on_evidence(from, &digest, now) {
             return;
         }
-        self.observe(&request.digest, now);
+        self.observe(&digest, now);
         let updates = self.merge(&request.delta, now);
         self.relay_joins(&updates, &request.from);
         if self.blocked.contains_key(&request.from) {
@@ -72,18 +91,25 @@ impl GossipNode {
             return;
         }
         let blocked = &self.blocked;
-        let reply = self.store.digest_reply(
-            &request.digest,
-            self.config.max_bytes_per_message / 4,
-            |m| !blocked.contains_key(m),
-        );
+        let reply = self
+            .store
+            .digest_reply(&digest, self.config.max_bytes_per_message / 4, |m| {
+                !blocked.contains_key(m)
+            });
+        // A requester that spoke in view form holds our topology: answer in view form.
+        let reply = if request.digest.view.is_some() {
+            self.compact_reply(reply)
+        } else {
+            reply
+        };
         let limits = crate::gossip::DeltaLimits {
             max_entries: self.config.max_entries_per_message,
             max_bytes: self.delta_budget(&reply),
         };
+        let blocked = &self.blocked;
         let delta = self
             .store
-            .delta_for(&request.digest, limits, |m| !blocked.contains_key(m));
+            .delta_for(&digest, limits, |m| !blocked.contains_key(m));
         self.respond(from, request.id, reply, delta);
     }
 
@@ -119,19 +145,20 @@ impl GossipNode {
         if self.blocked.contains_key(&response.from) {
             return;
         }
-        if self.rejoin_on_evidence(from, &response.digest, now) {
+        // A reply in view form against a topology we no longer hold is skipped: its
+        // delta still counts, and the next round catches up.
+        let digest = self.expand(&response.digest).unwrap_or_default();
+        if self.rejoin_on_evidence(from, &digest, now) {
             return;
         }
-        self.observe(&response.digest, now);
+        self.observe(&digest, now);
         let updates = self.merge(&response.delta, now);
         self.relay_joins(&updates, &response.from);
         // Last leg: what the responder said it lacks, never relayed further.
         let blocked = &self.blocked;
         let delta = self
             .store
-            .delta_for(&response.digest, self.config.limits(), |m| {
-                !blocked.contains_key(m)
-            });
+            .delta_for(&digest, self.config.limits(), |m| !blocked.contains_key(m));
         if !delta.is_empty() {
             self.send_push(alloc::vec![String::from(from)], &delta, 0);
         }
@@ -296,12 +323,18 @@ impl GossipNode {
             self.emit_update(update);
             match update.key.as_str() {
                 reserved_keys::MEMBER => {
-                    self.membership_dirty = true;
+                    // A node that knows no peer yet needs its first view at once (to
+                    // announce itself); later additions wait for the round.
+                    if self.peers.is_empty() {
+                        self.membership_dirty = true;
+                    } else {
+                        self.membership_grown = true;
+                    }
                     self.detector.alive(&update.member, now);
                     self.supersede_older_incarnations(&update.member, now);
                 }
                 reserved_keys::LEFT => self.block(&update.member, BlockReason::Left, now),
-                key if self.consensus.watches(key) => self.consensus_dirty = true,
+                key if self.consensus.watches(key) => self.consensus_stale = true,
                 _ => {}
             }
         }

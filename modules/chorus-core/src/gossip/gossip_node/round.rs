@@ -32,22 +32,28 @@ impl GossipNode {
         }
         self.detect_failures(now);
         self.forget_old_blocks(now);
+        // What was deferred to the round: new members and remote consensus values.
+        self.membership_dirty |= core::mem::take(&mut self.membership_grown);
+        self.consensus_dirty |= core::mem::take(&mut self.consensus_stale);
         self.settle(now);
         self.announce_if_due(now);
 
-        let targets = if self.peers.is_empty() {
-            self.choose_seeds(self.config.fan_out)
-        } else {
+        let to_peers = !self.peers.is_empty();
+        let targets = if to_peers {
             self.choose_peers(self.config.fan_out, |_| false)
+        } else {
+            self.choose_seeds(self.config.fan_out)
         };
         for target in targets {
-            self.send_request(target, GossipDelta::default(), false, now);
+            self.send_request(target, GossipDelta::default(), false, to_peers, now);
         }
         let probe_due = self.config.seed_probe_rounds > 0
             && !self.peers.is_empty()
             && self.metrics.rounds % u64::from(self.config.seed_probe_rounds) == 0;
         if probe_due && let Some(seed) = self.choose_seeds(1).pop() {
-            self.send_request(seed, GossipDelta::default(), false, now);
+            // A probe may reach the other side of a healed partition: a full digest lets
+            // it tell which side is larger.
+            self.send_request(seed, GossipDelta::default(), false, false, now);
         }
         self.next_round_at = now + self.config.gossip_interval_ms;
     }
@@ -118,17 +124,28 @@ impl GossipNode {
             .collect()
     }
 
-    /// Opens an exchange with `to`, carrying our digest and `delta`.
-    pub(super) fn send_request(&mut self, to: String, delta: GossipDelta, leave: bool, now: u64) {
+    /// Opens an exchange with `to`, carrying our digest and `delta`. With `view`, the
+    /// digest names members by position when the cluster agrees on its topology.
+    pub(super) fn send_request(
+        &mut self,
+        to: String,
+        delta: GossipDelta,
+        leave: bool,
+        view: bool,
+        now: u64,
+    ) {
         let id = self.next_request_id;
         self.next_request_id += 1;
-        self.digest_rotation = self.digest_rotation.wrapping_add(1 + self.peers.len() / 2);
-        let blocked = &self.blocked;
-        let digest = self.store.digest(
-            self.config.max_bytes_per_message.saturating_sub(256),
-            self.digest_rotation,
-            |m| !blocked.contains_key(m),
-        );
+        let view_digest = if view { self.view_digest() } else { None };
+        let digest = view_digest.unwrap_or_else(|| {
+            self.digest_rotation = self.digest_rotation.wrapping_add(1 + self.peers.len() / 2);
+            let blocked = &self.blocked;
+            self.store.digest(
+                self.config.max_bytes_per_message.saturating_sub(256),
+                self.digest_rotation,
+                |m| !blocked.contains_key(m),
+            )
+        });
         self.pending.insert(
             id,
             Pending {
@@ -246,7 +263,7 @@ impl GossipNode {
             let delta = self.own_delta_since(0);
             let targets = self.choose_peers(self.config.push_fan_out, |_| false);
             for target in targets {
-                self.send_request(target, delta.clone(), false, now);
+                self.send_request(target, delta.clone(), false, false, now);
             }
         }
     }

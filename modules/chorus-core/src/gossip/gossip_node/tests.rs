@@ -10,6 +10,7 @@ use crate::gossip::{
     GossipConfig, GossipConfigError, GossipMessage, GossipOutput, GossiperError, reserved_keys,
 };
 use crate::topology::{Member, MemberId};
+use crate::wire::Frame;
 
 fn config() -> GossipConfig {
     GossipConfig::new()
@@ -300,6 +301,7 @@ fn blocked_members_get_no_gossip_and_are_told_so() {
         "a:7000".into(),
         crate::gossip::GossipDelta::default(),
         false,
+        false,
         net.now,
     );
     net.deliver();
@@ -400,6 +402,9 @@ fn a_custom_consensus_check_is_reached_and_lost() {
     let now = net.now;
     net.nodes[1].set("app.version", b"8", now).unwrap();
     net.deliver();
+    // The writer sees the disagreement at once; the others at their next round.
+    assert_eq!(net.nodes[1].consensus(handles[1]), None);
+    net.round();
     for (node, handle) in net.nodes.iter().zip(&handles) {
         assert_eq!(node.consensus(*handle), None, "{}", node.member_id());
     }
@@ -543,4 +548,106 @@ fn a_suspicion_is_followed_only_by_nodes_that_also_stopped_hearing_the_member() 
     let b = net.nodes[1].member_id().clone();
     net.nodes[1].handle("a:7000", suspect(vec![b.clone()]), later + 10_000);
     assert!(!net.nodes[1].is_blocked(&b));
+}
+
+#[test]
+fn once_the_cluster_agrees_digests_name_members_by_position() {
+    let mut net = Net::new(&["a", "b", "c", "d"]);
+    for _ in 0..10 {
+        net.round();
+    }
+    assert!(net.nodes[0].topology_consensus().is_some());
+    net.nodes[0].tick(net.now + 250);
+    let request = net.nodes[0]
+        .drain_outputs()
+        .into_iter()
+        .find_map(|o| match o {
+            GossipOutput::Send {
+                message: GossipMessage::Request(r),
+                ..
+            } => Some(r),
+            _ => None,
+        });
+    let request = request.expect("a round request");
+    let view = request.digest.view.as_ref().expect("a view digest");
+    assert_eq!(view.all.len(), 4, "one (heartbeat, watermark) per member");
+    assert!(
+        request.digest.entries.is_empty(),
+        "no member ids on the wire"
+    );
+    let full = crate::gossip::GossipDigest {
+        view: None,
+        ..net.nodes[0].store().digest(usize::MAX, 0, |_| true)
+    };
+    let compact = Frame::Gossip(GossipMessage::Request(request.clone()))
+        .encode()
+        .len();
+    let long = Frame::Gossip(GossipMessage::Request(crate::gossip::GossipRequest {
+        digest: full,
+        ..request.clone()
+    }))
+    .encode()
+    .len();
+    assert!(
+        compact * 2 < long,
+        "view form {compact} bytes, full form {long} bytes"
+    );
+}
+
+#[test]
+fn a_view_digest_against_another_topology_is_answered_with_a_full_digest() {
+    let mut net = Net::new(&["a", "b", "c"]);
+    for _ in 0..8 {
+        net.round();
+    }
+    let now = net.now + 250;
+    net.nodes[0].tick(now);
+    let request = net.nodes[0]
+        .drain_outputs()
+        .into_iter()
+        .find_map(|o| match o {
+            GossipOutput::Send {
+                message: GossipMessage::Request(r),
+                ..
+            } => Some(r),
+            _ => None,
+        });
+    let mut request = request.expect("a round request");
+    let view = request.digest.view.as_mut().expect("a view digest");
+    view.hash ^= 1; // a topology b does not hold
+    net.nodes[1].handle("a:7000", GossipMessage::Request(request), now);
+    let response = net.nodes[1]
+        .drain_outputs()
+        .into_iter()
+        .find_map(|o| match o {
+            GossipOutput::Send {
+                message: GossipMessage::Response(r),
+                ..
+            } => Some(r),
+            _ => None,
+        });
+    let response = response.expect("b still answers");
+    assert!(response.digest.view.is_none());
+    assert_eq!(
+        response.digest.entries.len(),
+        3,
+        "b lists what it holds, by id"
+    );
+}
+
+#[test]
+fn a_view_digest_with_a_position_out_of_range_reads_as_nothing() {
+    let members = vec![MemberId::new("a", 1)];
+    let view = crate::gossip::ViewDigest {
+        hash: 0,
+        all: Vec::new(),
+        some: vec![(5, 1, 1)],
+    };
+    assert_eq!(view.expand(&members), None);
+    let wrong_length = crate::gossip::ViewDigest {
+        hash: 0,
+        all: vec![(1, 1), (2, 2)],
+        some: Vec::new(),
+    };
+    assert_eq!(wrong_length.expand(&members), None);
 }

@@ -5,7 +5,10 @@ use alloc::vec::Vec;
 
 use super::{Block, BlockReason, GossipNode};
 use crate::cluster::ClusterEvent;
-use crate::gossip::{GossipKeyValue, GossipOutput, GossipStateStore, GossipUpdate, reserved_keys};
+use crate::gossip::{
+    GossipDigest, GossipKeyValue, GossipOutput, GossipStateStore, GossipUpdate, ViewDigest,
+    reserved_keys,
+};
 use crate::membership::MemberInfo;
 use crate::topology::{ClusterTopology, Member, MemberId};
 
@@ -20,6 +23,84 @@ impl GossipNode {
             key: update.key.clone(),
             seq: update.seq,
         });
+    }
+
+    /// Our digest in view form, when every live member agrees on our topology (so the
+    /// peer almost surely holds the same member list): positions instead of ids. `None`
+    /// when there is no agreement or the digest would not fit a message.
+    pub(super) fn view_digest(&self) -> Option<GossipDigest> {
+        if self.topology_consensus() != Some(self.topology.hash()) {
+            return None;
+        }
+        let mut all = Vec::with_capacity(self.view_ids.len());
+        for id in &self.view_ids {
+            let state = self.store.state().member(id)?;
+            all.push((state.heartbeat(), state.watermark()));
+        }
+        // Members known but not (yet) in the topology travel as plain entries.
+        let mut entries = Vec::new();
+        if self.store.state().len() > self.view_ids.len() {
+            for (member, state) in self.store.state().members() {
+                if !self.view_positions.contains_key(member) && !self.blocked.contains_key(member) {
+                    entries.push(crate::gossip::DigestEntry {
+                        member: member.clone(),
+                        heartbeat: state.heartbeat(),
+                        watermark: state.watermark(),
+                    });
+                }
+            }
+        }
+        let digest = GossipDigest {
+            entries,
+            complete: true,
+            view: Some(ViewDigest {
+                hash: self.topology.hash(),
+                all,
+                some: Vec::new(),
+            }),
+        };
+        let fits = GossipStateStore::digest_size(&digest)
+            <= self.config.max_bytes_per_message.saturating_sub(256);
+        fits.then_some(digest)
+    }
+
+    /// A partial digest in view form: members of the shared topology by position.
+    pub(super) fn compact_reply(&self, reply: GossipDigest) -> GossipDigest {
+        let mut entries = Vec::new();
+        let mut some = Vec::new();
+        for entry in reply.entries {
+            match self.view_positions.get(&entry.member) {
+                Some(position) => some.push((*position, entry.heartbeat, entry.watermark)),
+                None => entries.push(entry),
+            }
+        }
+        GossipDigest {
+            entries,
+            complete: reply.complete,
+            view: Some(ViewDigest {
+                hash: self.topology.hash(),
+                all: Vec::new(),
+                some,
+            }),
+        }
+    }
+
+    /// The digest with its view part read against our topology; `None` when it refers to
+    /// a topology we do not hold.
+    pub(super) fn expand(&self, digest: &GossipDigest) -> Option<GossipDigest> {
+        let Some(view) = &digest.view else {
+            return Some(digest.clone());
+        };
+        if view.hash != self.topology.hash() {
+            return None;
+        }
+        let mut entries = view.expand(&self.view_ids)?;
+        entries.extend(digest.entries.iter().cloned());
+        Some(GossipDigest {
+            entries,
+            complete: digest.complete,
+            view: None,
+        })
     }
 
     /// Brings the derived state up to date: membership first, then consensus.
@@ -77,6 +158,13 @@ impl GossipNode {
         {
             self.emit_update(&update);
         }
+        self.view_ids = next.members().iter().map(|m| m.id().clone()).collect();
+        self.view_positions = self
+            .view_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i as u32))
+            .collect();
         self.topology = next.clone();
         self.consensus_dirty = true;
         self.emit(ClusterEvent::TopologyUpdated(next));
@@ -110,23 +198,23 @@ impl GossipNode {
     /// Reacts to a member's new `chorus.member` key: an older incarnation of the same name
     /// is superseded and blocked at once; so is this member if a newer one is known.
     pub(super) fn supersede_older_incarnations(&mut self, member: &MemberId, now: u64) {
-        let mut older = Vec::new();
-        let mut newer_known = false;
-        for known in self.store.state().members.keys() {
-            if known.name() != member.name() || known == member {
-                continue;
+        let name = member.name();
+        let newest = self.incarnations.get(name).copied();
+        match newest {
+            Some(known) if known > member.incarnation() => {
+                self.block(member, BlockReason::Superseded, now);
             }
-            if known.incarnation() < member.incarnation() {
-                older.push(known.clone());
-            } else {
-                newer_known = true;
+            Some(known) if known < member.incarnation() => {
+                self.incarnations
+                    .insert(String::from(name), member.incarnation());
+                let older = MemberId::new(name, known);
+                self.block(&older, BlockReason::Superseded, now);
             }
-        }
-        for old in older {
-            self.block(&old, BlockReason::Superseded, now);
-        }
-        if newer_known {
-            self.block(member, BlockReason::Superseded, now);
+            Some(_) => {}
+            None => {
+                self.incarnations
+                    .insert(String::from(name), member.incarnation());
+            }
         }
     }
 
@@ -157,6 +245,9 @@ impl GossipNode {
         );
         self.detector.reset();
         self.peers.clear();
+        self.view_ids.clear();
+        self.view_positions.clear();
+        self.incarnations.clear();
         self.pending.clear();
         self.announce = true;
         self.last_heartbeat_at = None;
