@@ -57,6 +57,9 @@ pub struct GossipNode {
     /// refer to.
     view_ids: Vec<MemberId>,
     view_positions: FnvMap<MemberId, u32>,
+    /// The last few topologies' member lists by hash: a peer still on the previous view
+    /// (views change at slightly different times on each node) can still be read.
+    recent_views: alloc::collections::VecDeque<(u64, Vec<MemberId>)>,
     /// The highest incarnation seen of every member name: a newer one supersedes it.
     incarnations: FnvMap<String, u64>,
     /// A member was blocked: the topology is refreshed before the call returns.
@@ -70,6 +73,8 @@ pub struct GossipNode {
     /// Remote values of a checked key changed: checks are evaluated at the next round.
     consensus_stale: bool,
     pending: FnvMap<u64, Pending>,
+    /// The requests of the last round.
+    last_round: Vec<u64>,
     next_request_id: u64,
     last_heartbeat_at: Option<u64>,
     next_round_at: u64,
@@ -86,6 +91,9 @@ pub struct GossipNode {
 struct Block {
     at: u64,
     reason: BlockReason,
+    /// The member's heartbeat when it was blocked: a higher one seen later proves it
+    /// lived on after this node gave up on it.
+    heartbeat: u64,
 }
 
 /// Why a member was blocked.
@@ -137,6 +145,7 @@ impl GossipNode {
             peers: Vec::new(),
             view_ids: Vec::new(),
             view_positions: FnvMap::default(),
+            recent_views: alloc::collections::VecDeque::new(),
             incarnations: FnvMap::default(),
             membership_dirty: true,
             membership_grown: false,
@@ -145,6 +154,7 @@ impl GossipNode {
             consensus_dirty: true,
             consensus_stale: false,
             pending: FnvMap::default(),
+            last_round: Vec::new(),
             next_request_id: 1,
             last_heartbeat_at: None,
             next_round_at: now,
@@ -379,7 +389,7 @@ impl GossipNode {
         let delta = self.own_delta_since(before);
         let targets: Vec<String> = self.peers.iter().map(|(_, a)| a.clone()).collect();
         for target in targets {
-            self.send_request(target, delta.clone(), true, false, now);
+            let _ = self.send_request(target, delta.clone(), true, false, now);
         }
         self.leaving = true;
         Ok(())

@@ -96,8 +96,13 @@ impl GossipNode {
             .digest_reply(&digest, self.config.max_bytes_per_message / 4, |m| {
                 !blocked.contains_key(m)
             });
-        // A requester that spoke in view form holds our topology: answer in view form.
-        let reply = if request.digest.view.is_some() {
+        // A requester that spoke in view form of our current topology: answer in view form.
+        let same_view = request
+            .digest
+            .view
+            .as_ref()
+            .is_some_and(|v| v.hash == self.topology.hash());
+        let reply = if same_view {
             self.compact_reply(reply)
         } else {
             reply
@@ -244,16 +249,19 @@ impl GossipNode {
         }
     }
 
-    /// A peer we did not block names, as alive, at least as many members we blocked for
-    /// silence as our whole view holds: it was us who were cut off. Rejoin through it.
+    /// A peer we did not block reports, among the members we blocked for silence, at
+    /// least as many with a newer heartbeat as our whole view holds: they lived on, so it
+    /// was us who were cut off. Rejoin through that peer.
     fn rejoin_on_evidence(&mut self, from: &str, digest: &GossipDigest, now: u64) -> bool {
         if !self.config.rejoin_when_blocked {
             return false;
         }
+        // Only fresh news counts: during a partition, a peer that has not yet given up on
+        // the other side still names it, but with the same stale heartbeats.
         let silenced = digest
             .entries
             .iter()
-            .filter(|e| self.is_expired_block(&e.member))
+            .filter(|e| self.lived_on_after_block(&e.member, e.heartbeat))
             .count();
         if silenced > 0 && silenced >= self.topology.members().len() {
             self.rejoin(Some(String::from(from)), now);

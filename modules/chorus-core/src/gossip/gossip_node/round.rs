@@ -38,14 +38,27 @@ impl GossipNode {
         self.settle(now);
         self.announce_if_due(now);
 
+        // A request of the last round still unanswered a whole round later was most
+        // likely lost, or went to a peer that is gone: contact one more peer this round
+        // for each (up to two more), so that news keeps flowing under loss and while a
+        // partition is not yet detected. A healthy cluster pays nothing for this.
+        let pending = &self.pending;
+        let unanswered = self
+            .last_round
+            .iter()
+            .filter(|id| pending.contains_key(*id))
+            .count();
+        let count = self.config.fan_out + unanswered.min(2);
         let to_peers = !self.peers.is_empty();
         let targets = if to_peers {
-            self.choose_peers(self.config.fan_out, |_| false)
+            self.choose_peers(count, |_| false)
         } else {
             self.choose_seeds(self.config.fan_out)
         };
+        self.last_round.clear();
         for target in targets {
-            self.send_request(target, GossipDelta::default(), false, to_peers, now);
+            let id = self.send_request(target, GossipDelta::default(), false, to_peers, now);
+            self.last_round.push(id);
         }
         let probe_due = self.config.seed_probe_rounds > 0
             && !self.peers.is_empty()
@@ -53,7 +66,7 @@ impl GossipNode {
         if probe_due && let Some(seed) = self.choose_seeds(1).pop() {
             // A probe may reach the other side of a healed partition: a full digest lets
             // it tell which side is larger.
-            self.send_request(seed, GossipDelta::default(), false, false, now);
+            let _ = self.send_request(seed, GossipDelta::default(), false, false, now);
         }
         self.next_round_at = now + self.config.gossip_interval_ms;
     }
@@ -133,7 +146,7 @@ impl GossipNode {
         leave: bool,
         view: bool,
         now: u64,
-    ) {
+    ) -> u64 {
         let id = self.next_request_id;
         self.next_request_id += 1;
         let view_digest = if view { self.view_digest() } else { None };
@@ -163,6 +176,7 @@ impl GossipNode {
                 delta,
             }),
         });
+        id
     }
 
     /// Tells `targets` that this node gave up on `members`.
@@ -263,7 +277,7 @@ impl GossipNode {
             let delta = self.own_delta_since(0);
             let targets = self.choose_peers(self.config.push_fan_out, |_| false);
             for target in targets {
-                self.send_request(target, delta.clone(), false, false, now);
+                let _ = self.send_request(target, delta.clone(), false, false, now);
             }
         }
     }

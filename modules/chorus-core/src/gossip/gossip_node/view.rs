@@ -12,6 +12,9 @@ use crate::gossip::{
 use crate::membership::MemberInfo;
 use crate::topology::{ClusterTopology, Member, MemberId};
 
+/// How many previous topologies a node can still read view digests against.
+const RECENT_VIEWS: usize = 4;
+
 impl GossipNode {
     pub(super) fn emit(&mut self, event: ClusterEvent) {
         self.outputs.push(GossipOutput::Event(event));
@@ -85,16 +88,22 @@ impl GossipNode {
         }
     }
 
-    /// The digest with its view part read against our topology; `None` when it refers to
-    /// a topology we do not hold.
+    /// The digest with its view part read against our topology, or one of the last few;
+    /// `None` when it refers to a topology we do not know.
     pub(super) fn expand(&self, digest: &GossipDigest) -> Option<GossipDigest> {
         let Some(view) = &digest.view else {
             return Some(digest.clone());
         };
-        if view.hash != self.topology.hash() {
-            return None;
-        }
-        let mut entries = view.expand(&self.view_ids)?;
+        let members = if view.hash == self.topology.hash() {
+            &self.view_ids
+        } else {
+            &self
+                .recent_views
+                .iter()
+                .find(|(hash, _)| *hash == view.hash)?
+                .1
+        };
+        let mut entries = view.expand(members)?;
         entries.extend(digest.entries.iter().cloned());
         Some(GossipDigest {
             entries,
@@ -158,6 +167,14 @@ impl GossipNode {
         {
             self.emit_update(&update);
         }
+        let previous = core::mem::take(&mut self.view_ids);
+        if !previous.is_empty() {
+            if self.recent_views.len() == RECENT_VIEWS {
+                self.recent_views.pop_back();
+            }
+            self.recent_views
+                .push_front((self.topology.hash(), previous));
+        }
         self.view_ids = next.members().iter().map(|m| m.id().clone()).collect();
         self.view_positions = self
             .view_ids
@@ -176,8 +193,14 @@ impl GossipNode {
         if member == self.member.id() || self.blocked.contains_key(member) {
             return;
         }
-        self.blocked
-            .insert(member.clone(), Block { at: now, reason });
+        self.blocked.insert(
+            member.clone(),
+            Block {
+                at: now,
+                reason,
+                heartbeat: self.store.heartbeat(member).unwrap_or(0),
+            },
+        );
         self.store.remove_member(member);
         self.detector.forget(member);
         self.metrics.members_blocked += 1;
@@ -218,12 +241,15 @@ impl GossipNode {
         }
     }
 
-    /// Members this node blocked because their heartbeat expired: the ones that tell
-    /// whether this node, rather than they, was cut off.
-    pub(super) fn is_expired_block(&self, member: &MemberId) -> bool {
-        self.blocked
-            .get(member)
-            .is_some_and(|b| b.reason == BlockReason::Expired)
+    /// Whether `member` was blocked here for silence and yet beat on: a peer reports a
+    /// heartbeat well above the one this node last saw — more than the beats that could
+    /// have been in flight when contact was lost (half an expiration's worth). Several
+    /// such members tell that this node, rather than they, was cut off.
+    pub(super) fn lived_on_after_block(&self, member: &MemberId, heartbeat: u64) -> bool {
+        let in_flight = self.config.heartbeat_expiration_ms / self.config.heartbeat_interval_ms / 2;
+        self.blocked.get(member).is_some_and(|b| {
+            b.reason == BlockReason::Expired && heartbeat > b.heartbeat + in_flight
+        })
     }
 
     /// Joins again under a new incarnation: the blocked identity is dropped with its
@@ -241,12 +267,14 @@ impl GossipNode {
             Block {
                 at: now,
                 reason: BlockReason::Rejoined,
+                heartbeat: 0,
             },
         );
         self.detector.reset();
         self.peers.clear();
         self.view_ids.clear();
         self.view_positions.clear();
+        self.recent_views.clear();
         self.incarnations.clear();
         self.pending.clear();
         self.announce = true;
