@@ -141,6 +141,7 @@ impl Cluster {
         self.running = false;
         let left = tokio::time::timeout(self.leave_timeout, self.gossip.leave()).await;
         let stopped = self.extension.shutdown();
+        self.transport.close_and_wait().await;
         match left {
             Err(_) => Err(NodeError::LeaveTimedOut {
                 waited_ms: self.leave_timeout.as_millis() as u64,

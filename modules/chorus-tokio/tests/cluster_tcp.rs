@@ -235,14 +235,25 @@ async fn a_restarted_node_rejoins_as_a_new_incarnation() {
     let old_id = old.member_id().await.unwrap();
     let address = old.address();
     old.abort();
-    let restarted = Cluster::builder()
-        .name(old_id.name())
-        .bind(address)
-        .seed(nodes[0].address())
-        .incarnation(old_id.incarnation() + 1)
-        .start()
-        .await
-        .unwrap();
+    // Like a crashed process, an aborted node releases its port a moment later.
+    let mut restarted = None;
+    for _ in 0..100 {
+        let attempt = Cluster::builder()
+            .name(old_id.name())
+            .bind(address.clone())
+            .seed(nodes[0].address())
+            .incarnation(old_id.incarnation() + 1)
+            .start()
+            .await;
+        match attempt {
+            Ok(node) => {
+                restarted = Some(node);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    let restarted = restarted.expect("the port is free again within 2 s");
     let new_id = restarted.member_id().await.unwrap();
     assert_eq!(
         new_id,
@@ -293,4 +304,12 @@ async fn binding_an_address_in_use_fails_startup_with_the_reason() {
         "{}",
         failures[0]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_graceful_shutdown_the_address_can_be_bound_again_at_once() {
+    let node = node("solo", &[]).await;
+    let address = node.address();
+    node.shutdown().await.unwrap();
+    std::net::TcpListener::bind(&address).expect("the listener was released");
 }

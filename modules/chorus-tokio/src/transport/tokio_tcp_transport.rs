@@ -42,6 +42,8 @@ pub(super) struct Inner {
     pub(super) counters: Counters,
     pub(super) events: EventStream<ClusterEvent>,
     pub(super) cancel: CancellationToken,
+    /// The accept loop, which owns the listener.
+    pub(super) acceptor: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Inner {
@@ -104,8 +106,13 @@ impl TokioTcpTransport {
             counters: Counters::default(),
             events,
             cancel: CancellationToken::new(),
+            acceptor: Mutex::new(None),
         });
-        tokio::spawn(connection::accept_loop(Arc::clone(&inner), listener));
+        let acceptor = tokio::spawn(connection::accept_loop(Arc::clone(&inner), listener));
+        *inner
+            .acceptor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(acceptor);
         Ok((Self { inner }, inbound_rx))
     }
 
@@ -203,6 +210,21 @@ impl TokioTcpTransport {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+    }
+
+    /// Closes like [`close`](Self::close) and waits until the listener is released, so
+    /// that the address can be bound again at once.
+    pub async fn close_and_wait(&self) {
+        self.close();
+        let acceptor = self
+            .inner
+            .acceptor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(acceptor) = acceptor {
+            let _ = acceptor.await;
+        }
     }
 
     /// Whether [`close`](Self::close) was called.
