@@ -74,6 +74,7 @@ pub(crate) fn to_json(event: &ClusterEvent) -> Value {
             "event": "HandshakeFailed", "address": address, "reason": reason.to_string(),
             "refused_by_peer": refused_by_peer,
         }),
+        ClusterEvent::PubSub(event) => json!({ "event": "PubSub", "detail": format!("{event:?}") }),
     }
 }
 
@@ -116,5 +117,6 @@ pub(crate) fn to_line(event: &ClusterEvent) -> Option<String> {
             };
             format!("{who} {address}: {reason}")
         }
+        ClusterEvent::PubSub(event) => format!("pub/sub: {event:?}"),
     })
 }

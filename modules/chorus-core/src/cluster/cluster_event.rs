@@ -1,6 +1,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::pubsub::PubSubEvent;
 use crate::topology::{ClusterTopology, MemberId, TopologyError};
 use crate::wire::HandshakeRefusal;
 
@@ -81,4 +82,6 @@ pub enum ClusterEvent {
         /// Whether the peer refused us (true) or we refused the peer (false).
         refused_by_peer: bool,
     },
+    /// Something pub/sub did (published, delivered, subscribed, …).
+    PubSub(PubSubEvent),
 }

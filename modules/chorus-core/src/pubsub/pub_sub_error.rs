@@ -1,7 +1,7 @@
 use alloc::string::String;
 use core::fmt;
 
-/// Why the pub/sub component could not start or stop.
+/// Why pub/sub could not start, stop, subscribe or complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PubSubError {
     /// `start` was called while it runs already.
@@ -13,6 +13,25 @@ pub enum PubSubError {
         /// What failed.
         reason: String,
     },
+    /// The topic name is empty, too long or contains control characters.
+    InvalidTopic {
+        /// The refused name.
+        topic: String,
+    },
+    /// A subscriber name must not be empty.
+    InvalidSubscriber,
+    /// A group instance needs an in-flight limit of at least 1.
+    ZeroInFlight,
+    /// The subscriber is not subscribed to that topic.
+    NotSubscribed {
+        /// The topic.
+        topic: String,
+    },
+    /// The message is not in flight at that instance (completed twice, or unknown).
+    NotInFlight {
+        /// The message.
+        message_id: u64,
+    },
 }
 
 impl fmt::Display for PubSubError {
@@ -21,6 +40,18 @@ impl fmt::Display for PubSubError {
             Self::AlreadyStarted => f.write_str("pub/sub is already started"),
             Self::NotStarted => f.write_str("pub/sub is not started"),
             Self::Driver { reason } => write!(f, "pub/sub driver failed: {reason}"),
+            Self::InvalidTopic { topic } => write!(
+                f,
+                "invalid topic {topic:?}: it must be non-empty, short, without control characters"
+            ),
+            Self::InvalidSubscriber => f.write_str("a subscriber name must not be empty"),
+            Self::ZeroInFlight => {
+                f.write_str("a group instance needs an in-flight limit of at least 1")
+            }
+            Self::NotSubscribed { topic } => write!(f, "not subscribed to {topic:?}"),
+            Self::NotInFlight { message_id } => {
+                write!(f, "message {message_id} is not in flight at that instance")
+            }
         }
     }
 }

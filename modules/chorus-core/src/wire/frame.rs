@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Handshake, HandshakeRefusal, PROTOCOL_VERSION, WireError};
 use crate::gossip::GossipMessage;
+use crate::pubsub::PubSubMessage;
 
 /// Everything chorus nodes say to each other.
 ///
@@ -19,6 +20,8 @@ pub enum Frame {
     HandshakeRefused(HandshakeRefusal),
     /// A gossip message.
     Gossip(GossipMessage),
+    /// A pub/sub delivery message.
+    PubSub(PubSubMessage),
 }
 
 impl Frame {

@@ -11,6 +11,10 @@ use crate::gossip::{
     DeltaEntry, DigestEntry, GossipDelta, GossipDigest, GossipMessage, GossipPush, GossipRejected,
     GossipRequest, GossipResponse, GossipSuspect, OwnerDelta, ViewDigest,
 };
+use crate::pubsub::{
+    BatchMessage, DeliveryAck, DeliveryBatch, DeliveryStatus, GroupCompletion, PubSubMessage,
+    SubscriberId, SubscriberStatus,
+};
 use crate::topology::MemberId;
 
 fn arb_member() -> impl Strategy<Value = MemberId> {
@@ -76,8 +80,70 @@ fn arb_handshake() -> impl Strategy<Value = Handshake> {
     )
 }
 
+fn arb_pubsub() -> impl Strategy<Value = Frame> {
+    let subscriber = "[a-z0-9]{1,8}".prop_map(|s| SubscriberId::new(&s));
+    let message = (
+        any::<u64>(),
+        proptest::collection::vec(any::<u8>(), 0..16),
+        proptest::collection::vec(subscriber.clone(), 0..3),
+        proptest::option::of("[a-z]{1,6}"),
+    )
+        .prop_map(|(message_id, payload, subscribers, group)| BatchMessage {
+            message_id,
+            payload,
+            subscribers,
+            group,
+        });
+    prop_oneof![
+        (
+            any::<u64>(),
+            arb_member(),
+            "[a-z.]{1,10}",
+            proptest::collection::vec(message, 0..3)
+        )
+            .prop_map(|(batch_id, from, topic, messages)| Frame::PubSub(
+                PubSubMessage::Batch(DeliveryBatch {
+                    batch_id,
+                    from,
+                    topic,
+                    messages,
+                })
+            )),
+        (any::<u64>(), arb_member(), subscriber.clone(), any::<u64>()).prop_map(
+            |(batch_id, from, subscriber, message_id)| Frame::PubSub(PubSubMessage::Ack(
+                DeliveryAck {
+                    batch_id,
+                    from,
+                    statuses: alloc::vec![SubscriberStatus {
+                        subscriber,
+                        message_id,
+                        status: DeliveryStatus::Delivered,
+                    }],
+                }
+            ))
+        ),
+        (
+            arb_member(),
+            "[a-z]{1,6}",
+            "[a-z]{1,6}",
+            subscriber,
+            proptest::collection::vec(any::<u64>(), 0..3)
+        )
+            .prop_map(|(from, topic, group, subscriber, message_ids)| {
+                Frame::PubSub(PubSubMessage::Completed(GroupCompletion {
+                    from,
+                    topic,
+                    group,
+                    subscriber,
+                    message_ids,
+                }))
+            }),
+    ]
+}
+
 fn arb_frame() -> impl Strategy<Value = Frame> {
     prop_oneof![
+        arb_pubsub(),
         arb_handshake().prop_map(Frame::Handshake),
         arb_handshake().prop_map(Frame::HandshakeAccepted),
         ("[a-z]{0,8}", "[a-z]{0,8}").prop_map(|(expected, got)| Frame::HandshakeRefused(

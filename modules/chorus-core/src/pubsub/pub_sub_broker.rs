@@ -1,0 +1,485 @@
+mod delivery;
+#[cfg(test)]
+mod tests;
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::{
+    GroupAssignment, LoadBalancedGroup, LocalSubscription, PubSub, PubSubConfig, PubSubError,
+    PubSubEvent, PubSubOutput, PublishAck, PublishRejection, RemovalReason, SubscriberId,
+    Subscription, SubscriptionRegistry, TopicMetrics,
+};
+use crate::gossip::reserved_keys;
+use crate::topology::MemberId;
+
+type FnvMap<K, V> = hashbrown::HashMap<K, V, fnv::FnvBuildHasher>;
+
+/// A delivery batch waiting for its acknowledgement.
+#[derive(Debug, Clone)]
+struct PendingBatch {
+    topic: String,
+    sent_at: u64,
+    /// (subscriber, message, group) of every delivery in the batch.
+    deliveries: Vec<(SubscriberId, u64, Option<String>)>,
+    member: MemberId,
+}
+
+/// The publish/subscribe broker of one node, as a sans-IO state machine
+/// (`docs/protocol.md`, pub/sub).
+///
+/// - Local subscriptions are gossiped: [`subscribe`](Self::subscribe) returns the value the
+///   driver writes under `chorus.subscriptions`; [`sync_registry`](Self::sync_registry)
+///   takes the members of the topology with their values and derives the cluster-wide
+///   registry (subscriptions of members that left disappear with an event).
+/// - [`publish`](Self::publish) plans delivery: one `DeliveryBatch` per target member,
+///   every broadcast subscriber and exactly one instance of each group per message; group
+///   messages that find every instance busy wait in the group's bounded queue.
+/// - The driver sends what [`drain_outputs`](Self::drain_outputs) returns, hands received
+///   `PubSubMessage`s to [`handle`](Self::handle), calls [`tick`](Self::tick) for
+///   timeouts and [`complete`](Self::complete) when a local group instance is done.
+pub struct PubSubBroker {
+    config: PubSubConfig,
+    me: MemberId,
+    started: bool,
+    local: BTreeMap<(String, SubscriberId), LocalSubscription>,
+    registry: SubscriptionRegistry,
+    groups: BTreeMap<(String, String), LoadBalancedGroup>,
+    /// Payloads of group messages not yet completed (queued or in flight).
+    payloads: FnvMap<u64, Arc<[u8]>>,
+    /// The latest message published here on each retained topic.
+    retained: BTreeMap<String, (u64, Arc<[u8]>)>,
+    next_message_id: u64,
+    next_batch_id: u64,
+    pending: BTreeMap<u64, PendingBatch>,
+    metrics: BTreeMap<String, TopicMetrics>,
+    outputs: Vec<PubSubOutput>,
+}
+
+impl PubSubBroker {
+    /// A stopped broker of member `me`.
+    pub fn new(me: MemberId, config: PubSubConfig) -> Self {
+        Self {
+            config,
+            me,
+            started: false,
+            local: BTreeMap::new(),
+            registry: SubscriptionRegistry::new(),
+            groups: BTreeMap::new(),
+            payloads: FnvMap::default(),
+            retained: BTreeMap::new(),
+            next_message_id: 1,
+            next_batch_id: 1,
+            pending: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// This node.
+    pub fn member(&self) -> &MemberId {
+        &self.me
+    }
+
+    /// Takes a new identity (the node rejoined); local subscriptions are kept.
+    pub fn set_member(&mut self, me: MemberId) {
+        self.me = me;
+    }
+
+    /// Whether the broker runs.
+    pub fn is_started(&self) -> bool {
+        self.started
+    }
+
+    /// The cluster-wide registry as last synced.
+    pub fn registry(&self) -> &SubscriptionRegistry {
+        &self.registry
+    }
+
+    /// The group `group` of `topic`, if it has instances or messages.
+    pub fn group(&self, topic: &str, group: &str) -> Option<&LoadBalancedGroup> {
+        self.groups.get(&(String::from(topic), String::from(group)))
+    }
+
+    /// The counters of `topic`.
+    pub fn metrics(&self, topic: &str) -> TopicMetrics {
+        self.metrics.get(topic).copied().unwrap_or_default()
+    }
+
+    /// Delivery batches waiting for their acknowledgement.
+    pub fn pending_batches(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Takes what the broker asked for since the last call, in order.
+    pub fn drain_outputs(&mut self) -> Vec<PubSubOutput> {
+        core::mem::take(&mut self.outputs)
+    }
+
+    fn emit(&mut self, event: PubSubEvent) {
+        self.outputs.push(PubSubOutput::Event(event));
+    }
+
+    fn topic_metrics(&mut self, topic: &str) -> &mut TopicMetrics {
+        self.metrics.entry(String::from(topic)).or_default()
+    }
+
+    /// Checks a topic name.
+    pub fn validate_topic(&self, topic: &str) -> Result<(), PubSubError> {
+        let valid = !topic.is_empty()
+            && topic.len() <= self.config.max_topic_bytes
+            && !topic.chars().any(char::is_control)
+            && !reserved_keys::is_reserved(topic);
+        if valid {
+            Ok(())
+        } else {
+            Err(PubSubError::InvalidTopic {
+                topic: String::from(topic),
+            })
+        }
+    }
+
+    /// The gossip value of this node's subscriptions (`chorus.subscriptions`).
+    pub fn local_subscriptions_value(&self) -> Vec<u8> {
+        let all: Vec<LocalSubscription> = self.local.values().cloned().collect();
+        LocalSubscription::encode_all(&all)
+    }
+
+    /// Subscribes local `subscriber` to `topic` (in `group` with `max_in_flight` group
+    /// messages at once, or as a broadcast subscriber). Returns the new gossip value to
+    /// write under `chorus.subscriptions`.
+    pub fn subscribe(
+        &mut self,
+        topic: &str,
+        subscriber: &SubscriberId,
+        group: Option<&str>,
+        max_in_flight: u32,
+    ) -> Result<Vec<u8>, PubSubError> {
+        self.validate_topic(topic)?;
+        if subscriber.as_str().is_empty() {
+            return Err(PubSubError::InvalidSubscriber);
+        }
+        if group.is_some() && max_in_flight == 0 {
+            return Err(PubSubError::ZeroInFlight);
+        }
+        self.local.insert(
+            (String::from(topic), subscriber.clone()),
+            LocalSubscription {
+                topic: String::from(topic),
+                subscriber: subscriber.clone(),
+                group: group.map(String::from),
+                max_in_flight: max_in_flight.max(1),
+            },
+        );
+        Ok(self.local_subscriptions_value())
+    }
+
+    /// Unsubscribes local `subscriber` from `topic`; returns the new gossip value.
+    pub fn unsubscribe(
+        &mut self,
+        topic: &str,
+        subscriber: &SubscriberId,
+    ) -> Result<Vec<u8>, PubSubError> {
+        self.local
+            .remove(&(String::from(topic), subscriber.clone()))
+            .ok_or_else(|| PubSubError::NotSubscribed {
+                topic: String::from(topic),
+            })?;
+        Ok(self.local_subscriptions_value())
+    }
+
+    /// Rebuilds the registry from the members of the current topology and their gossiped
+    /// subscription values (`None`: no value yet). This node's own subscriptions are
+    /// taken from its local list. Subscribers that appeared or disappeared are reported;
+    /// group instances are added or removed (a removed instance's unfinished messages go
+    /// back to the front of its group's queue); retained messages go to new subscribers.
+    pub fn sync_registry<'a>(
+        &mut self,
+        members: impl IntoIterator<Item = (&'a MemberId, Option<&'a [u8]>)>,
+        now: u64,
+    ) {
+        let own: Vec<LocalSubscription> = self.local.values().cloned().collect();
+        let mut decoded: Vec<(MemberId, Vec<LocalSubscription>)> = Vec::new();
+        let mut present: BTreeSet<MemberId> = BTreeSet::new();
+        for (member, value) in members {
+            present.insert(member.clone());
+            if *member == self.me {
+                continue;
+            }
+            // A value that does not decode counts as no subscriptions.
+            let list = value
+                .and_then(LocalSubscription::decode_all)
+                .unwrap_or_default();
+            decoded.push((member.clone(), list));
+        }
+        decoded.push((self.me.clone(), own));
+        let next =
+            SubscriptionRegistry::from_members(decoded.iter().map(|(m, l)| (m, l.as_slice())));
+        let change = self.registry.diff(&next);
+        let had: BTreeSet<String> = self.registry.topics().map(String::from).collect();
+        self.registry = next;
+        for removed in change.removed {
+            let reason = if present.contains(&removed.member) {
+                RemovalReason::Unsubscribed
+            } else {
+                RemovalReason::MemberGone
+            };
+            self.drop_subscriber(&removed, reason, now);
+        }
+        for added in change.added {
+            if !had.contains(&added.topic) && self.registry.has_topic(&added.topic) {
+                self.emit(PubSubEvent::TopicCreated {
+                    topic: added.topic.clone(),
+                });
+            }
+            self.emit(PubSubEvent::Subscribed {
+                topic: added.topic.clone(),
+                member: added.member.clone(),
+                subscriber: added.subscriber.clone(),
+                group: added.group.clone(),
+            });
+            self.add_subscriber(&added, now);
+        }
+    }
+
+    fn add_subscriber(&mut self, added: &Subscription, now: u64) {
+        match &added.group {
+            Some(group) => {
+                let key = (added.topic.clone(), group.clone());
+                let capacity = self.config.group_queue_capacity;
+                let assignments = self
+                    .groups
+                    .entry(key)
+                    .or_insert_with(|| LoadBalancedGroup::new(capacity))
+                    .add_instance(
+                        added.member.clone(),
+                        added.subscriber.clone(),
+                        added.max_in_flight,
+                    );
+                self.send_assignments(&added.topic, group, assignments, now);
+            }
+            None => {
+                // A retained message goes to a subscriber that arrives later.
+                if let Some((message_id, payload)) = self.retained.get(&added.topic).cloned() {
+                    let mut batch = BTreeMap::new();
+                    batch.insert(
+                        added.member.clone(),
+                        alloc::vec![super::BatchMessage {
+                            message_id,
+                            payload: payload.to_vec(),
+                            subscribers: alloc::vec![added.subscriber.clone()],
+                            group: None,
+                        }],
+                    );
+                    self.send_batches(&added.topic, batch, now);
+                }
+            }
+        }
+    }
+
+    fn drop_subscriber(&mut self, removed: &Subscription, reason: RemovalReason, now: u64) {
+        self.emit(PubSubEvent::SubscriberRemoved {
+            topic: removed.topic.clone(),
+            member: removed.member.clone(),
+            subscriber: removed.subscriber.clone(),
+            reason,
+        });
+        if let Some(group) = &removed.group {
+            let key = (removed.topic.clone(), group.clone());
+            let assignments = match self.groups.get_mut(&key) {
+                Some(g) => g.remove_instance(&removed.member, &removed.subscriber),
+                None => Vec::new(),
+            };
+            self.send_assignments(&removed.topic, group, assignments, now);
+            self.report_queue(&removed.topic, group);
+        }
+    }
+
+    fn report_queue(&mut self, topic: &str, group: &str) {
+        let length = self
+            .groups
+            .get(&(String::from(topic), String::from(group)))
+            .map_or(0, LoadBalancedGroup::queue_len);
+        self.emit(PubSubEvent::GroupQueueLength {
+            topic: String::from(topic),
+            group: String::from(group),
+            length,
+        });
+    }
+
+    /// Publishes `payloads` on `topic`. Accepted: every message was sent to its
+    /// subscribers' members (one batch per member) or queued in a group. Rejected:
+    /// nothing was sent or queued.
+    pub fn publish(&mut self, topic: &str, payloads: Vec<Vec<u8>>, now: u64) -> PublishAck {
+        let rejection = if !self.started {
+            Some(PublishRejection::NotStarted)
+        } else if self.validate_topic(topic).is_err() {
+            Some(PublishRejection::InvalidTopic)
+        } else if payloads
+            .iter()
+            .any(|p| p.len() > self.config.max_payload_bytes)
+        {
+            Some(PublishRejection::PayloadTooLarge)
+        } else if !self.registry.has_topic(topic) {
+            Some(PublishRejection::NoSubscribers)
+        } else if self.groups_lack_room(topic, payloads.len()) {
+            Some(PublishRejection::QueueFull)
+        } else {
+            None
+        };
+        if let Some(reason) = rejection {
+            self.topic_metrics(topic).rejected += 1;
+            self.emit(PubSubEvent::PublishRejected {
+                topic: String::from(topic),
+                reason,
+            });
+            return PublishAck::Rejected { reason };
+        }
+        let broadcast: Vec<Subscription> = self
+            .registry
+            .subscribers(topic)
+            .filter(|s| s.group.is_none())
+            .cloned()
+            .collect();
+        let group_names: BTreeSet<String> = self
+            .registry
+            .subscribers(topic)
+            .filter_map(|s| s.group.clone())
+            .collect();
+        let mut batches: BTreeMap<MemberId, Vec<super::BatchMessage>> = BTreeMap::new();
+        let mut message_ids = Vec::with_capacity(payloads.len());
+        for payload in payloads {
+            let message_id = self.next_message_id;
+            self.next_message_id += 1;
+            message_ids.push(message_id);
+            let payload: Arc<[u8]> = Arc::from(payload);
+            // Every broadcast subscriber, grouped by member.
+            let mut by_member: BTreeMap<&MemberId, Vec<SubscriberId>> = BTreeMap::new();
+            for s in &broadcast {
+                by_member
+                    .entry(&s.member)
+                    .or_default()
+                    .push(s.subscriber.clone());
+            }
+            for (member, subscribers) in by_member {
+                batches
+                    .entry(member.clone())
+                    .or_default()
+                    .push(super::BatchMessage {
+                        message_id,
+                        payload: payload.to_vec(),
+                        subscribers,
+                        group: None,
+                    });
+            }
+            // Exactly one instance of each group (or the group's queue).
+            for group in &group_names {
+                let key = (String::from(topic), group.clone());
+                let offered = self.groups.get_mut(&key).map(|g| g.offer(message_id));
+                match offered {
+                    Some(Ok(Some(assignment))) => {
+                        self.payloads.insert(message_id, Arc::clone(&payload));
+                        batches.entry(assignment.member.clone()).or_default().push(
+                            super::BatchMessage {
+                                message_id,
+                                payload: payload.to_vec(),
+                                subscribers: alloc::vec![assignment.subscriber],
+                                group: Some(group.clone()),
+                            },
+                        );
+                    }
+                    Some(Ok(None)) => {
+                        self.payloads.insert(message_id, Arc::clone(&payload));
+                    }
+                    // Room was checked for the whole publish before anything was planned.
+                    Some(Err(_)) | None => {}
+                }
+            }
+            if self.config.retained_topics.iter().any(|t| t == topic) {
+                self.retained
+                    .insert(String::from(topic), (message_id, Arc::clone(&payload)));
+            }
+        }
+        for group in &group_names {
+            self.report_queue(topic, group);
+        }
+        self.send_batches(topic, batches, now);
+        self.topic_metrics(topic).published += message_ids.len() as u64;
+        self.emit(PubSubEvent::PublishAccepted {
+            topic: String::from(topic),
+            messages: message_ids.len(),
+        });
+        PublishAck::Accepted { message_ids }
+    }
+
+    fn groups_lack_room(&self, topic: &str, messages: usize) -> bool {
+        self.registry
+            .subscribers(topic)
+            .filter_map(|s| s.group.as_ref())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .any(|group| {
+                self.groups
+                    .get(&(String::from(topic), group.clone()))
+                    .is_none_or(|g| g.free_capacity() < messages)
+            })
+    }
+
+    /// Sends group messages handed to instances, one batch per member.
+    fn send_assignments(
+        &mut self,
+        topic: &str,
+        group: &str,
+        assignments: Vec<GroupAssignment>,
+        now: u64,
+    ) {
+        let mut batches: BTreeMap<MemberId, Vec<super::BatchMessage>> = BTreeMap::new();
+        for a in assignments {
+            let Some(payload) = self.payloads.get(&a.message_id) else {
+                continue;
+            };
+            batches
+                .entry(a.member)
+                .or_default()
+                .push(super::BatchMessage {
+                    message_id: a.message_id,
+                    payload: payload.to_vec(),
+                    subscribers: alloc::vec![a.subscriber],
+                    group: Some(String::from(group)),
+                });
+        }
+        self.send_batches(topic, batches, now);
+    }
+}
+
+impl PubSub for PubSubBroker {
+    fn start(&mut self) -> Result<(), PubSubError> {
+        if self.started {
+            return Err(PubSubError::AlreadyStarted);
+        }
+        self.started = true;
+        Ok(())
+    }
+
+    fn stop(&mut self) -> Result<(), PubSubError> {
+        if !self.started {
+            return Err(PubSubError::NotStarted);
+        }
+        self.started = false;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for PubSubBroker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PubSubBroker")
+            .field("member", &self.me)
+            .field("started", &self.started)
+            .field("local", &self.local.len())
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}

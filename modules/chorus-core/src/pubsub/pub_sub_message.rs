@@ -1,0 +1,14 @@
+use serde::{Deserialize, Serialize};
+
+use super::{DeliveryAck, DeliveryBatch, GroupCompletion};
+
+/// The messages of pub/sub delivery (carried by `wire::Frame::PubSub`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PubSubMessage {
+    /// Messages for subscribers on the receiving member.
+    Batch(DeliveryBatch),
+    /// What the receiving member did with a batch.
+    Ack(DeliveryAck),
+    /// A group instance finished messages.
+    Completed(GroupCompletion),
+}
