@@ -1,4 +1,5 @@
 use chorus_core::gossip::GossipConfig;
+use chorus_core::pubsub::PubSubConfig;
 
 use crate::{Latency, SimError};
 
@@ -19,6 +20,10 @@ pub struct SimConfig {
     pub seeds: usize,
     /// Nodes start spread over this many virtual ms (0: all at once).
     pub start_window_ms: u64,
+    /// Run a pub/sub broker on every node with these settings (`None`: gossip only).
+    pub pubsub: Option<PubSubConfig>,
+    /// How long a group instance takes to process a message, virtual ms.
+    pub processing_ms: u64,
 }
 
 impl SimConfig {
@@ -32,6 +37,8 @@ impl SimConfig {
             gossip: GossipConfig::new(),
             seeds: 1,
             start_window_ms: 0,
+            pubsub: None,
+            processing_ms: 20,
         }
     }
 
@@ -46,6 +53,13 @@ impl SimConfig {
     #[must_use]
     pub fn with_loss(mut self, loss: f64) -> Self {
         self.loss = loss;
+        self
+    }
+
+    /// The same configuration with a pub/sub broker on every node.
+    #[must_use]
+    pub fn with_pubsub(mut self, pubsub: PubSubConfig) -> Self {
+        self.pubsub = Some(pubsub);
         self
     }
 

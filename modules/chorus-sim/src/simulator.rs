@@ -6,19 +6,21 @@ use std::collections::{BinaryHeap, HashMap};
 use std::hash::Hasher;
 
 use chorus_core::cluster::ClusterEvent;
-use chorus_core::gossip::{GossipMessage, GossipNode, GossipOutput};
+use chorus_core::gossip::{GossipNode, GossipOutput, reserved_keys};
+use chorus_core::pubsub::{PubSub, PubSubBroker, PubSubOutput, PublishAck, SubscriberId};
 use chorus_core::topology::{Member, MemberId};
 use chorus_core::wire::{DEFAULT_MAX_FRAME_BYTES, Frame};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::{NodeStats, SimConfig, SimError};
-pub use observations::{FalsePositive, Observations};
+pub use observations::{Delivery, FalsePositive, Observations};
 use scheduled::{Event, Scheduled};
 
 /// One simulated node: the real gossip state machine plus what the network knows of it.
 struct SimNode {
     gossip: GossipNode,
+    broker: Option<PubSubBroker>,
     address: String,
     alive: bool,
     /// Bumped at every crash and restart so that ticks scheduled before are dropped.
@@ -97,11 +99,13 @@ impl Simulator {
         let address = address_of(index);
         let member = Member::new(MemberId::new(&format!("n{index}"), 1), address.clone());
         let node_seed = self.rng.random();
+        let broker = self.new_broker(member.id());
         let gossip = GossipNode::new(member, self.seeds(), self.config.gossip, node_seed, start)
             .map_err(SimError::Gossip)?;
         self.by_address.insert(address.clone(), index);
         self.nodes.push(SimNode {
             gossip,
+            broker,
             address,
             alive: true,
             generation: 0,
@@ -120,6 +124,14 @@ impl Simulator {
             },
         );
         Ok(index)
+    }
+
+    fn new_broker(&self, member: &MemberId) -> Option<PubSubBroker> {
+        let config = self.config.pubsub.clone()?;
+        let mut broker = PubSubBroker::new(member.clone(), config);
+        // A fresh broker always starts.
+        let _ = broker.start();
+        Some(broker)
     }
 
     fn schedule(&mut self, at: u64, event: Event) {
@@ -260,9 +272,37 @@ impl Simulator {
                 self.trace.write_u8(0);
                 self.trace.write_u64(node as u64);
                 n.gossip.tick(self.now);
+                if let Some(broker) = n.broker.as_mut() {
+                    broker.tick(self.now);
+                }
                 let next = self.now + self.config.gossip.gossip_interval_ms;
                 self.schedule(next, Event::Tick { node, generation });
                 self.drain(node);
+                self.drain_broker(node);
+            }
+            Event::Complete {
+                node,
+                generation,
+                publisher,
+                topic,
+                group,
+                subscriber,
+                message_id,
+            } => {
+                let now = self.now;
+                let Some(n) = self.nodes.get_mut(node) else {
+                    return;
+                };
+                if !n.alive || n.generation != generation {
+                    return;
+                }
+                self.trace.write_u8(8);
+                if let Some(broker) = n.broker.as_mut() {
+                    // The subscriber may have left meanwhile; then there is nothing to do.
+                    let _ =
+                        broker.complete(&publisher, &topic, &group, &subscriber, message_id, now);
+                }
+                self.drain_broker(node);
             }
             Event::Deliver { from, to, bytes } => {
                 self.trace.write_u8(1);
@@ -278,13 +318,20 @@ impl Simulator {
                 target.stats.messages_received += 1;
                 target.stats.bytes_received += bytes.len() as u64;
                 // Every message crosses the real wire format.
-                let Ok(Frame::Gossip(message)) = Frame::decode(&bytes, DEFAULT_MAX_FRAME_BYTES)
-                else {
-                    return;
-                };
-                let from_address = address_of(from);
-                target.gossip.handle(&from_address, message, self.now);
-                self.drain(to);
+                match Frame::decode(&bytes, DEFAULT_MAX_FRAME_BYTES) {
+                    Ok(Frame::Gossip(message)) => {
+                        let from_address = address_of(from);
+                        target.gossip.handle(&from_address, message, self.now);
+                        self.drain(to);
+                    }
+                    Ok(Frame::PubSub(message)) => {
+                        if let Some(broker) = target.broker.as_mut() {
+                            broker.handle(message, self.now);
+                        }
+                        self.drain_broker(to);
+                    }
+                    _ => {}
+                }
             }
         }
     }
@@ -295,16 +342,115 @@ impl Simulator {
             return;
         };
         let outputs = node.gossip.drain_outputs();
+        let mut registry_changed = false;
         for output in outputs {
             match output {
-                GossipOutput::Send { to, message } => self.send(index, &to, message),
-                GossipOutput::Event(event) => self.observe(index, &event),
+                GossipOutput::Send { to, message } => {
+                    self.send(index, &to, &Frame::Gossip(message));
+                }
+                GossipOutput::Event(event) => {
+                    registry_changed |= matches!(&event, ClusterEvent::TopologyUpdated(_))
+                        || matches!(
+                            &event,
+                            ClusterEvent::GossipUpdated { key, .. } if key == reserved_keys::SUBSCRIPTIONS
+                        );
+                    self.observe(index, &event);
+                }
+            }
+        }
+        if registry_changed {
+            self.sync_registry(index);
+        }
+    }
+
+    /// Gives node `index`'s broker the subscription lists of its topology's members.
+    fn sync_registry(&mut self, index: usize) {
+        let now = self.now;
+        let Some(node) = self.nodes.get_mut(index) else {
+            return;
+        };
+        let Some(broker) = node.broker.as_mut() else {
+            return;
+        };
+        let gossip = &node.gossip;
+        let members: Vec<(MemberId, Option<&[u8]>)> = gossip
+            .topology()
+            .members()
+            .iter()
+            .map(|m| {
+                let value = gossip
+                    .get(m.id(), reserved_keys::SUBSCRIPTIONS)
+                    .map(chorus_core::gossip::GossipKeyValue::value);
+                (m.id().clone(), value)
+            })
+            .collect();
+        broker.sync_registry(members.iter().map(|(m, v)| (m, *v)), now);
+        self.drain_broker(index);
+    }
+
+    /// Sends and records what node `index`'s broker produced.
+    fn drain_broker(&mut self, index: usize) {
+        let Some(node) = self.nodes.get_mut(index) else {
+            return;
+        };
+        let generation = node.generation;
+        let Some(broker) = node.broker.as_mut() else {
+            return;
+        };
+        let outputs = broker.drain_outputs();
+        for output in outputs {
+            match output {
+                PubSubOutput::Send { to, message } => {
+                    let address = self.nodes.get(index).and_then(|n| {
+                        n.gossip
+                            .topology()
+                            .member(&to)
+                            .map(|m| m.address().to_string())
+                    });
+                    if let Some(address) = address {
+                        self.send(index, &address, &Frame::PubSub(message));
+                    }
+                }
+                PubSubOutput::Deliver {
+                    subscriber,
+                    topic,
+                    publisher,
+                    message_id,
+                    group,
+                    ..
+                } => {
+                    self.observations.record_delivery(observations::Delivery {
+                        at: self.now,
+                        node: index,
+                        subscriber: subscriber.clone(),
+                        topic: topic.clone(),
+                        publisher: publisher.clone(),
+                        message_id,
+                        group: group.clone(),
+                    });
+                    if let Some(group) = group {
+                        let at = self.now + self.config.processing_ms;
+                        self.schedule(
+                            at,
+                            Event::Complete {
+                                node: index,
+                                generation,
+                                publisher,
+                                topic,
+                                group,
+                                subscriber,
+                                message_id,
+                            },
+                        );
+                    }
+                }
+                PubSubOutput::Event(event) => self.observations.record_pubsub(index, event),
             }
         }
     }
 
-    fn send(&mut self, from: usize, to: &str, message: GossipMessage) {
-        let bytes = Frame::Gossip(message).encode();
+    fn send(&mut self, from: usize, to: &str, frame: &Frame) {
+        let bytes = frame.encode();
         if let Some(node) = self.nodes.get_mut(from) {
             node.stats.messages_sent += 1;
             node.stats.bytes_sent += bytes.len() as u64;
@@ -387,8 +533,16 @@ impl Simulator {
             MemberId::new(old.name(), old.incarnation() + 1),
             node.address.clone(),
         );
+        let broker_member = member.id().clone();
         node.gossip = GossipNode::new(member, seeds, self.config.gossip, node_seed, now)
             .map_err(SimError::Gossip)?;
+        node.broker = None;
+        let broker = self.new_broker(&broker_member);
+        let node = self
+            .nodes
+            .get_mut(index)
+            .ok_or(SimError::NoSuchNode(index))?;
+        node.broker = broker;
         node.alive = true;
         node.generation += 1;
         let generation = node.generation;
@@ -422,6 +576,66 @@ impl Simulator {
         self.trace.write_u8(5);
         self.drain(index);
         Ok(())
+    }
+
+    /// Subscribes `subscriber` on node `index` to `topic` (in `group` with `limit`
+    /// messages in flight, or as a broadcast subscriber); the node gossips it at once.
+    pub fn subscribe(
+        &mut self,
+        index: usize,
+        topic: &str,
+        subscriber: &str,
+        group: Option<&str>,
+        limit: u32,
+    ) -> Result<(), SimError> {
+        let now = self.now;
+        let node = self.live_node(index)?;
+        let broker = node
+            .broker
+            .as_mut()
+            .ok_or_else(|| SimError::InvalidConfig {
+                reason: "the simulation runs no pub/sub".to_string(),
+            })?;
+        let value = broker
+            .subscribe(topic, &SubscriberId::new(subscriber), group, limit)
+            .map_err(|e| SimError::InvalidConfig {
+                reason: e.to_string(),
+            })?;
+        node.gossip
+            .set_reserved(reserved_keys::SUBSCRIPTIONS, &value, now)
+            .map_err(|e| SimError::InvalidConfig {
+                reason: e.to_string(),
+            })?;
+        self.trace.write_u8(9);
+        self.drain(index);
+        self.sync_registry(index);
+        Ok(())
+    }
+
+    /// Publishes `payloads` on `topic` from node `index`.
+    pub fn publish(
+        &mut self,
+        index: usize,
+        topic: &str,
+        payloads: Vec<Vec<u8>>,
+    ) -> Result<PublishAck, SimError> {
+        let now = self.now;
+        let node = self.live_node(index)?;
+        let broker = node
+            .broker
+            .as_mut()
+            .ok_or_else(|| SimError::InvalidConfig {
+                reason: "the simulation runs no pub/sub".to_string(),
+            })?;
+        let ack = broker.publish(topic, payloads, now);
+        self.trace.write_u8(10);
+        self.drain_broker(index);
+        Ok(ack)
+    }
+
+    /// Node `index`'s broker, when the simulation runs pub/sub.
+    pub fn broker(&self, index: usize) -> Option<&PubSubBroker> {
+        self.nodes.get(index).and_then(|n| n.broker.as_ref())
     }
 
     /// Splits the network: `group(index)` names each node's side; messages between sides

@@ -4,7 +4,27 @@ use std::collections::HashMap;
 
 use chorus_core::cluster::ClusterEvent;
 use chorus_core::gossip::reserved_keys;
+use chorus_core::pubsub::{PubSubEvent, SubscriberId};
 use chorus_core::topology::MemberId;
+
+/// A message handed to a subscriber.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// When (virtual ms).
+    pub at: u64,
+    /// The node of the subscriber.
+    pub node: usize,
+    /// The subscriber.
+    pub subscriber: SubscriberId,
+    /// The topic.
+    pub topic: String,
+    /// The publishing node.
+    pub publisher: MemberId,
+    /// The message id (per publisher).
+    pub message_id: u64,
+    /// The group, for a load-balanced message.
+    pub group: Option<String>,
+}
 
 /// A live member removed from a live node's view.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +48,8 @@ pub struct Observations {
     rejoins: usize,
     topology_updates: u64,
     nodes: usize,
+    deliveries: Vec<Delivery>,
+    pubsub_events: Vec<(usize, PubSubEvent)>,
 }
 
 impl Observations {
@@ -130,6 +152,30 @@ impl Observations {
     /// Live members removed by live nodes.
     pub fn false_positives(&self) -> &[FalsePositive] {
         &self.false_positives
+    }
+
+    pub(super) fn record_delivery(&mut self, delivery: Delivery) {
+        self.deliveries.push(delivery);
+    }
+
+    pub(super) fn record_pubsub(&mut self, node: usize, event: PubSubEvent) {
+        // Successful deliveries are already recorded as deliveries.
+        if !matches!(
+            event,
+            PubSubEvent::Delivered { .. } | PubSubEvent::GroupQueueLength { .. }
+        ) {
+            self.pubsub_events.push((node, event));
+        }
+    }
+
+    /// Every message handed to a subscriber, in order.
+    pub fn deliveries(&self) -> &[Delivery] {
+        &self.deliveries
+    }
+
+    /// Pub/sub events of every node (deliveries and queue lengths aside).
+    pub fn pubsub_events(&self) -> &[(usize, PubSubEvent)] {
+        &self.pubsub_events
     }
 
     /// Rejoins under a new incarnation.

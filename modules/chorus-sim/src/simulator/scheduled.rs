@@ -7,6 +7,16 @@ use std::cmp::Ordering;
 pub(super) enum Event {
     /// Node `node` runs a round (ignored if the node crashed or restarted since).
     Tick { node: usize, generation: u64 },
+    /// A local group instance finished processing a message.
+    Complete {
+        node: usize,
+        generation: u64,
+        publisher: chorus_core::topology::MemberId,
+        topic: String,
+        group: String,
+        subscriber: chorus_core::pubsub::SubscriberId,
+        message_id: u64,
+    },
     /// Encoded frame `bytes` from `from` reaches `to`.
     Deliver {
         from: usize,
