@@ -338,12 +338,18 @@ impl PubSubBroker {
             });
             return PublishAck::Rejected { reason };
         }
-        let broadcast: Vec<Subscription> = self
+        // Every broadcast subscriber, grouped by member: planned once per publish.
+        let mut broadcast: BTreeMap<MemberId, Vec<SubscriberId>> = BTreeMap::new();
+        for s in self
             .registry
             .subscribers(topic)
             .filter(|s| s.group.is_none())
-            .cloned()
-            .collect();
+        {
+            broadcast
+                .entry(s.member.clone())
+                .or_default()
+                .push(s.subscriber.clone());
+        }
         let group_names: BTreeSet<String> = self
             .registry
             .subscribers(topic)
@@ -356,22 +362,14 @@ impl PubSubBroker {
             self.next_message_id += 1;
             message_ids.push(message_id);
             let payload: Arc<[u8]> = Arc::from(payload);
-            // Every broadcast subscriber, grouped by member.
-            let mut by_member: BTreeMap<&MemberId, Vec<SubscriberId>> = BTreeMap::new();
-            for s in &broadcast {
-                by_member
-                    .entry(&s.member)
-                    .or_default()
-                    .push(s.subscriber.clone());
-            }
-            for (member, subscribers) in by_member {
+            for (member, subscribers) in &broadcast {
                 batches
                     .entry(member.clone())
                     .or_default()
                     .push(super::BatchMessage {
                         message_id,
                         payload: payload.to_vec(),
-                        subscribers,
+                        subscribers: subscribers.clone(),
                         group: None,
                     });
             }

@@ -124,15 +124,15 @@ impl PubSubBroker {
         let Some(batch) = self.pending.remove(&ack.batch_id) else {
             return;
         };
+        let delivered = ack
+            .statuses
+            .iter()
+            .filter(|s| s.status == DeliveryStatus::Delivered)
+            .count() as u64;
+        self.topic_metrics(&batch.topic).delivered += delivered;
         for status in &ack.statuses {
-            let group = batch
-                .deliveries
-                .iter()
-                .find(|(s, m, _)| *s == status.subscriber && *m == status.message_id)
-                .and_then(|(_, _, g)| g.clone());
             match status.status {
                 DeliveryStatus::Delivered => {
-                    self.topic_metrics(&batch.topic).delivered += 1;
                     self.emit(PubSubEvent::Delivered {
                         topic: batch.topic.clone(),
                         subscriber: status.subscriber.clone(),
@@ -140,6 +140,12 @@ impl PubSubBroker {
                     });
                 }
                 other => {
+                    // Rare: only failures need to know which group the delivery was for.
+                    let group = batch
+                        .deliveries
+                        .iter()
+                        .find(|(s, m, _)| *s == status.subscriber && *m == status.message_id)
+                        .and_then(|(_, _, g)| g.clone());
                     self.topic_metrics(&batch.topic).failed += 1;
                     self.emit(PubSubEvent::DeliveryFailed {
                         topic: batch.topic.clone(),
