@@ -52,6 +52,12 @@ struct Args {
     /// Use `GossipConfig::new_lan(nodes)` (expiration scaled with the size).
     #[arg(long)]
     lan_preset: bool,
+    /// Gossip and heartbeat interval, ms (default: the configuration's, 250).
+    #[arg(long)]
+    gossip_interval_ms: Option<u64>,
+    /// Heartbeat expiration, ms (default: the configuration's, 2,000).
+    #[arg(long)]
+    expiration_ms: Option<u64>,
     /// Print one JSON line of figures.
     #[arg(long)]
     json: bool,
@@ -79,11 +85,19 @@ fn latency(text: &str) -> Result<Latency, String> {
 }
 
 fn run(args: &Args) -> Result<(Simulator, ScenarioReport, f64), String> {
-    let gossip = if args.lan_preset {
+    let mut gossip = if args.lan_preset {
         GossipConfig::new_lan(args.nodes)
     } else {
         GossipConfig::new()
     };
+    if let Some(interval) = args.gossip_interval_ms {
+        gossip.gossip_interval_ms = interval;
+        gossip.heartbeat_interval_ms = interval;
+    }
+    if let Some(expiration) = args.expiration_ms {
+        gossip.heartbeat_expiration_ms = expiration;
+        gossip.request_timeout_ms = gossip.request_timeout_ms.min(expiration / 2);
+    }
     let mut config = SimConfig::new(args.nodes)
         .with_seed(args.seed)
         .with_loss(args.loss)

@@ -590,12 +590,7 @@ impl Simulator {
     ) -> Result<(), SimError> {
         let now = self.now;
         let node = self.live_node(index)?;
-        let broker = node
-            .broker
-            .as_mut()
-            .ok_or_else(|| SimError::InvalidConfig {
-                reason: "the simulation runs no pub/sub".to_string(),
-            })?;
+        let broker = Self::broker_of(node)?;
         let value = broker
             .subscribe(topic, &SubscriberId::new(subscriber), group, limit)
             .map_err(|e| SimError::InvalidConfig {
@@ -621,16 +616,17 @@ impl Simulator {
     ) -> Result<PublishAck, SimError> {
         let now = self.now;
         let node = self.live_node(index)?;
-        let broker = node
-            .broker
-            .as_mut()
-            .ok_or_else(|| SimError::InvalidConfig {
-                reason: "the simulation runs no pub/sub".to_string(),
-            })?;
+        let broker = Self::broker_of(node)?;
         let ack = broker.publish(topic, payloads, now);
         self.trace.write_u8(10);
         self.drain_broker(index);
         Ok(ack)
+    }
+
+    fn broker_of(node: &mut SimNode) -> Result<&mut PubSubBroker, SimError> {
+        node.broker.as_mut().ok_or_else(|| SimError::InvalidConfig {
+            reason: "the simulation runs no pub/sub".to_string(),
+        })
     }
 
     /// Node `index`'s broker, when the simulation runs pub/sub.

@@ -10,7 +10,7 @@ use chorus_core::cluster::{ClusterConfig, ClusterCore, ClusterEvent, ClusterExte
 use chorus_core::event_stream::EventStream;
 use chorus_core::gossip::{Gossiper, GossiperError};
 use chorus_core::provider::StaticClusterProvider;
-use chorus_core::pubsub::{PubSub, PubSubError};
+use chorus_core::pubsub::{PubSubBroker, PubSubConfig};
 use chorus_core::topology::{ClusterTopology, Member, MemberId};
 
 /// Stands in for a gossiper: on a board without a network, the topology is static.
@@ -30,29 +30,6 @@ impl Gossiper for ManualGossiper {
     fn stop(&mut self) -> Result<(), GossiperError> {
         if !self.running {
             return Err(GossiperError::NotStarted);
-        }
-        self.running = false;
-        Ok(())
-    }
-}
-
-/// Stands in for pub/sub delivery.
-#[derive(Debug, Default)]
-struct LocalPubSub {
-    running: bool,
-}
-
-impl PubSub for LocalPubSub {
-    fn start(&mut self) -> Result<(), PubSubError> {
-        if self.running {
-            return Err(PubSubError::AlreadyStarted);
-        }
-        self.running = true;
-        Ok(())
-    }
-    fn stop(&mut self) -> Result<(), PubSubError> {
-        if !self.running {
-            return Err(PubSubError::NotStarted);
         }
         self.running = false;
         Ok(())
@@ -104,7 +81,11 @@ fn main() -> ExitCode {
     let provider = StaticClusterProvider::new(seeds, events.clone());
     let core = ClusterCore::new(
         ClusterConfig::new("sample", MemberId::new("a", 1)),
-        Box::new(LocalPubSub::default()),
+        // The real broker: with no network here it only delivers to local subscribers.
+        Box::new(PubSubBroker::new(
+            MemberId::new("a", 1),
+            PubSubConfig::new(),
+        )),
         Box::new(ManualGossiper::default()),
         Box::new(provider),
     );

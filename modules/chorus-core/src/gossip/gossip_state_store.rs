@@ -141,6 +141,28 @@ impl GossipStateStore {
         self.set(key, &bytes, now)
     }
 
+    /// Every write of `member` held here with a sequence number above `from`, as one delta
+    /// part claiming `(from, watermark]` (a receiver that holds every write up to `from`
+    /// then holds every write up to our watermark); `None` for an unknown member.
+    pub fn owner_part(&self, member: &MemberId, from: u64) -> Option<OwnerDelta> {
+        let state = self.state.members.get(member)?;
+        let entries = state
+            .entries_after(from)
+            .into_iter()
+            .map(|(key, value)| DeltaEntry {
+                key: key.clone(),
+                seq: value.seq(),
+                value: value.value().to_vec(),
+            })
+            .collect();
+        Some(OwnerDelta {
+            member: member.clone(),
+            from,
+            to: state.watermark.max(from),
+            entries,
+        })
+    }
+
     /// Increments the local heartbeat; returns the new value.
     pub fn bump_heartbeat(&mut self) -> u64 {
         let own = self.state.members.entry(self.me.clone()).or_default();

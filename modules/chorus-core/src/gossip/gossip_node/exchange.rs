@@ -285,24 +285,7 @@ impl GossipNode {
         }
         let owners = joined
             .iter()
-            .filter_map(|member| {
-                let state = self.store.state().member(member)?;
-                let entries = state
-                    .entries_after(0)
-                    .into_iter()
-                    .map(|(key, value)| crate::gossip::DeltaEntry {
-                        key: key.clone(),
-                        seq: value.seq(),
-                        value: value.value().to_vec(),
-                    })
-                    .collect();
-                Some(crate::gossip::OwnerDelta {
-                    member: member.clone(),
-                    from: 0,
-                    to: state.watermark(),
-                    entries,
-                })
-            })
+            .filter_map(|member| self.store.owner_part(member, 0))
             .collect();
         let delta = GossipDelta { owners };
         let sender = sender.clone();

@@ -8,7 +8,6 @@ use rand::seq::IndexedRandom;
 use super::{GossipNode, Pending};
 use crate::gossip::{
     GossipDelta, GossipMessage, GossipOutput, GossipPush, GossipRequest, GossipStateStore,
-    OwnerDelta,
 };
 use crate::topology::MemberId;
 
@@ -219,26 +218,12 @@ impl GossipNode {
     /// Our own writes after sequence number `before`, as a delta part that lets a receiver
     /// holding every write up to `before` raise its watermark.
     pub(super) fn own_delta_since(&self, before: u64) -> GossipDelta {
-        let me = self.member.id().clone();
-        let Some(own) = self.store.state().member(&me) else {
-            return GossipDelta::default();
-        };
-        let entries = own
-            .entries_after(before)
-            .into_iter()
-            .map(|(key, value)| crate::gossip::DeltaEntry {
-                key: key.clone(),
-                seq: value.seq(),
-                value: value.value().to_vec(),
-            })
-            .collect();
         GossipDelta {
-            owners: alloc::vec![OwnerDelta {
-                member: me,
-                from: before,
-                to: self.store.seq(),
-                entries,
-            }],
+            owners: self
+                .store
+                .owner_part(self.member.id(), before)
+                .into_iter()
+                .collect(),
         }
     }
 
