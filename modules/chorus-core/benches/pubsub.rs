@@ -79,7 +79,7 @@ fn planning(c: &mut Criterion) {
                                     from: to,
                                     statuses,
                                 };
-                                broker.handle(PubSubMessage::Ack(reply), 0);
+                                broker.handle(&reply.from.clone(), PubSubMessage::Ack(reply), 0);
                             }
                         }
                         broker.drain_outputs();

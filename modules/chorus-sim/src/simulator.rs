@@ -325,8 +325,13 @@ impl Simulator {
                         self.drain(to);
                     }
                     Ok(Frame::PubSub(message)) => {
-                        if let Some(broker) = target.broker.as_mut() {
-                            broker.handle(message, self.now);
+                        // The member the connection belongs to, as a handshake would tell.
+                        let sender = self.nodes.get(from).map(|n| n.gossip.member_id().clone());
+                        if let Some(sender) = sender
+                            && let Some(broker) =
+                                self.nodes.get_mut(to).and_then(|n| n.broker.as_mut())
+                        {
+                            broker.handle(&sender, message, self.now);
                         }
                         self.drain_broker(to);
                     }

@@ -24,12 +24,25 @@ struct InFlight {
 
 /// Collects messages for one topic into batches, sans-IO: by size or linger time, with a
 /// bounded queue, a publish timeout, a retry policy, cancellation and a bounded number of
-/// batches in flight. Order is kept: a retried batch goes out before later messages.
+/// batches in flight.
+///
+/// Order: batches go out in the order their messages were produced, and batches to retry
+/// go out before any batch not yet sent (no new batch leaves while a retry waits), oldest
+/// messages first. With
+/// `max_in_flight_batches` = 1 messages are therefore published in the order produced.
+/// With more in flight, a batch sent after one that is rejected and retried may be
+/// accepted first: its messages are then published before the retried ones.
+///
+/// Timeouts: a message still waiting — in the queue or for a retry — fails with `Timeout`
+/// once `publish_timeout_ms` passed since it was produced. A batch in flight cannot be
+/// recalled, so it waits for its answer up to `publish_timeout_ms` after it was sent;
+/// unanswered by then it counts as rejected with `Timeout` and follows the retry policy.
 #[derive(Debug)]
 pub struct BatchingProducer {
     config: ProducerConfig,
     queue: VecDeque<Queued>,
-    /// Batches to publish again, oldest first, with the time they may go.
+    /// Batches to publish again, in the order their messages were produced, with the time
+    /// each may go.
     retries: VecDeque<(u64, InFlight)>,
     in_flight: BTreeMap<u64, InFlight>,
     next_handle: u64,
@@ -92,12 +105,24 @@ impl BatchingProducer {
         Ok(handle)
     }
 
-    /// Cancels a message still waiting (not yet in a published batch).
+    /// Cancels a message still waiting: in the queue, or in a batch waiting to be
+    /// retried (a batch left empty is dropped). A message in a batch in flight cannot be
+    /// cancelled. Returns whether it was cancelled.
     pub fn cancel(&mut self, handle: MessageHandle) -> bool {
-        let Some(at) = self.queue.iter().position(|m| m.handle == handle) else {
-            return false;
+        let found = if let Some(at) = self.queue.iter().position(|m| m.handle == handle) {
+            self.queue.remove(at);
+            true
+        } else {
+            self.retries.iter_mut().any(|(_, batch)| {
+                let before = batch.messages.len();
+                batch.messages.retain(|m| m.handle != handle);
+                batch.messages.len() < before
+            })
         };
-        self.queue.remove(at);
+        if !found {
+            return false;
+        }
+        self.retries.retain(|(_, batch)| !batch.messages.is_empty());
         self.outcomes.push((handle, MessageOutcome::Cancelled));
         true
     }
@@ -118,8 +143,8 @@ impl BatchingProducer {
 
     /// The batches to publish now: retries that are due first, then full batches, then a
     /// partial one whose oldest message lingered long enough; at most
-    /// `max_in_flight_batches` in flight. Messages (and batches) older than the publish
-    /// timeout fail with `Timeout` instead.
+    /// `max_in_flight_batches` in flight. Timeouts are applied first (see the type's doc):
+    /// waiting messages produced, and batches in flight sent, `publish_timeout_ms` ago.
     pub fn poll(&mut self, now: u64) -> Vec<ProducerBatch> {
         self.expire(now);
         let mut out = Vec::new();
@@ -164,34 +189,43 @@ impl BatchingProducer {
         }
     }
 
-    /// When the next poll could send something (for the driver's timer).
+    /// When the next poll has something to do (for the driver's timer): the earliest of
+    /// the next send — a retry due, or the oldest queued message's linger deadline, when a
+    /// batch may go — and the next timeout of a waiting message or a batch in flight.
+    /// `None` when nothing waits.
     pub fn next_poll_at(&self) -> Option<u64> {
-        let retry = self.retries.front().map(|(due, _)| *due);
-        let linger = self
+        let timeout = self.config.publish_timeout_ms;
+        let may_send = !self.stopped && self.in_flight.len() < self.config.max_in_flight_batches;
+        let send = if !may_send {
+            None
+        } else if let Some((due, _)) = self.retries.front() {
+            // No new batch leaves while a retry waits.
+            Some(*due)
+        } else {
+            self.queue.front().map(|m| {
+                if self.queue.len() >= self.config.batch_size {
+                    m.produced_at
+                } else {
+                    m.produced_at.saturating_add(self.config.linger_ms)
+                }
+            })
+        };
+        let waiting = self
             .queue
-            .front()
-            .map(|m| m.produced_at + self.config.linger_ms);
-        match (retry, linger) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+            .iter()
+            .chain(self.retries.iter().flat_map(|(_, b)| b.messages.iter()))
+            .map(|m| m.produced_at.saturating_add(timeout));
+        let in_flight = self
+            .in_flight
+            .values()
+            .map(|b| b.sent_at.saturating_add(timeout));
+        send.into_iter().chain(waiting).chain(in_flight).min()
     }
 
     fn expire(&mut self, now: u64) {
         let timeout = self.config.publish_timeout_ms;
-        let late = |m: &Queued| now.saturating_sub(m.produced_at) >= timeout;
-        let mut expired = Vec::new();
-        self.queue.retain(|m| {
-            if late(m) {
-                expired.push(m.handle);
-                false
-            } else {
-                true
-            }
-        });
-        for handle in expired {
-            self.fail(handle, PublishRejection::Timeout);
-        }
+        // Batches in flight first: an unanswered one follows the retry policy, and those
+        // of its messages that are too old then fail below with the waiting ones.
         let stale: Vec<u64> = self
             .in_flight
             .iter()
@@ -206,6 +240,30 @@ impl BatchingProducer {
                 },
                 now,
             );
+        }
+        let late = |m: &Queued| now.saturating_sub(m.produced_at) >= timeout;
+        let mut expired = Vec::new();
+        for (_, batch) in &mut self.retries {
+            batch.messages.retain(|m| {
+                if late(m) {
+                    expired.push(m.handle);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        self.retries.retain(|(_, batch)| !batch.messages.is_empty());
+        self.queue.retain(|m| {
+            if late(m) {
+                expired.push(m.handle);
+                false
+            } else {
+                true
+            }
+        });
+        for handle in expired {
+            self.fail(handle, PublishRejection::Timeout);
         }
     }
 
@@ -240,7 +298,15 @@ impl BatchingProducer {
             _ => None,
         };
         match retry_at {
-            Some(at) if !self.stopped => self.retries.push_back((at, batch)),
+            Some(at) if !self.stopped => {
+                // Retries wait in the order their messages were produced, whatever order
+                // the rejections came in.
+                let first = batch.messages.first().map(|m| m.handle);
+                let position = self
+                    .retries
+                    .partition_point(|(_, b)| b.messages.first().map(|m| m.handle) < first);
+                self.retries.insert(position, (at, batch));
+            }
             _ => {
                 for m in batch.messages {
                     self.fail(m.handle, reason);

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use super::{GroupAssignment, PubSubError, SubscriberId};
 use crate::topology::MemberId;
 
-/// One instance of a group and the messages it holds unfinished.
+/// One instance of a group and the messages it holds unfinished, in the order it got them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Instance {
     member: MemberId,
@@ -21,15 +21,19 @@ impl Instance {
 
 /// The subscribers of one topic that share a group name, as seen by one publishing node.
 ///
-/// Each message goes to exactly one instance: the next **idle** one in round-robin order.
-/// An instance is busy from delivery until it completes the message, up to its in-flight
-/// limit. When every instance is busy, messages wait in a bounded FIFO queue and are
-/// handed out in order as instances complete; an instance that disappears puts its
-/// unfinished messages back at the front of the queue, in their original order.
+/// Each message goes to exactly one instance: the next **idle** one in round-robin order
+/// (instances sorted by member and subscriber; "next" is the first idle instance after the
+/// one that got the previous message). An instance is busy from delivery until it
+/// completes the message, up to its in-flight limit. When every instance is busy, messages
+/// wait in a bounded FIFO queue and are handed out in order as instances complete; an
+/// instance that disappears, or whose delivery timed out, puts its unfinished messages back
+/// at the front of the queue, in their original order.
 #[derive(Debug, Clone)]
 pub struct LoadBalancedGroup {
+    /// Sorted by (member, subscriber).
     instances: Vec<Instance>,
-    cursor: usize,
+    /// The instance that got the last message: the round-robin position.
+    last: Option<(MemberId, SubscriberId)>,
     queue: VecDeque<u64>,
     capacity: usize,
 }
@@ -39,7 +43,7 @@ impl LoadBalancedGroup {
     pub fn new(capacity: usize) -> Self {
         Self {
             instances: Vec::new(),
-            cursor: 0,
+            last: None,
             queue: VecDeque::new(),
             capacity,
         }
@@ -48,6 +52,11 @@ impl LoadBalancedGroup {
     /// The number of instances.
     pub fn instances(&self) -> usize {
         self.instances.len()
+    }
+
+    /// Whether the group has neither instances nor waiting messages (nothing to keep).
+    pub fn is_unused(&self) -> bool {
+        self.instances.is_empty() && self.queue.is_empty()
     }
 
     /// Messages waiting for an idle instance.
@@ -60,7 +69,7 @@ impl LoadBalancedGroup {
         self.queue.iter().copied()
     }
 
-    /// The messages `subscriber` on `member` holds unfinished.
+    /// The messages `subscriber` on `member` holds unfinished, in the order it got them.
     pub fn in_flight(&self, member: &MemberId, subscriber: &SubscriberId) -> &[u64] {
         self.position(member, subscriber)
             .and_then(|i| self.instances.get(i))
@@ -79,11 +88,12 @@ impl LoadBalancedGroup {
 
     fn position(&self, member: &MemberId, subscriber: &SubscriberId) -> Option<usize> {
         self.instances
-            .iter()
-            .position(|i| i.member == *member && i.subscriber == *subscriber)
+            .binary_search_by(|i| (&i.member, &i.subscriber).cmp(&(member, subscriber)))
+            .ok()
     }
 
-    /// Adds an instance (or updates its limit); queued messages may go to it at once.
+    /// Adds an instance, or updates the in-flight limit of one already there (its
+    /// unfinished messages stay with it). Queued messages may go to it at once.
     pub fn add_instance(
         &mut self,
         member: MemberId,
@@ -91,16 +101,17 @@ impl LoadBalancedGroup {
         limit: u32,
     ) -> Vec<GroupAssignment> {
         let limit = limit.max(1);
-        if let Some(i) = self.position(&member, &subscriber) {
-            if let Some(instance) = self.instances.get_mut(i) {
-                instance.limit = limit;
+        match self
+            .instances
+            .binary_search_by(|i| (&i.member, &i.subscriber).cmp(&(&member, &subscriber)))
+        {
+            Ok(i) => {
+                if let Some(instance) = self.instances.get_mut(i) {
+                    instance.limit = limit;
+                }
             }
-        } else {
             // Sorted, so that every publisher walks instances in the same order.
-            let at = self
-                .instances
-                .partition_point(|i| (&i.member, &i.subscriber) < (&member, &subscriber));
-            self.instances.insert(
+            Err(at) => self.instances.insert(
                 at,
                 Instance {
                     member,
@@ -108,10 +119,7 @@ impl LoadBalancedGroup {
                     limit,
                     in_flight: Vec::new(),
                 },
-            );
-            if at < self.cursor {
-                self.cursor += 1;
-            }
+            ),
         }
         self.dispatch()
     }
@@ -127,15 +135,43 @@ impl LoadBalancedGroup {
             return Vec::new();
         };
         let instance = self.instances.remove(i);
-        if i < self.cursor {
-            self.cursor -= 1;
-        }
-        if self.cursor >= self.instances.len() {
-            self.cursor = 0;
-        }
         for message in instance.in_flight.into_iter().rev() {
             self.queue.push_front(message);
         }
+        self.dispatch()
+    }
+
+    /// Takes back from an instance those of `message_ids` it holds (their delivery timed
+    /// out): they go to the front of the queue in the order the instance got them, and are
+    /// handed to the next idle instances **after** that one, so another idle instance is
+    /// preferred to the one that did not answer. Ids it does not hold are ignored.
+    pub fn requeue(
+        &mut self,
+        member: &MemberId,
+        subscriber: &SubscriberId,
+        message_ids: &[u64],
+    ) -> Vec<GroupAssignment> {
+        let Some(instance) = self
+            .position(member, subscriber)
+            .and_then(|i| self.instances.get_mut(i))
+        else {
+            return Vec::new();
+        };
+        let mut taken = Vec::new();
+        instance.in_flight.retain(|m| {
+            let take = message_ids.contains(m);
+            if take {
+                taken.push(*m);
+            }
+            !take
+        });
+        if taken.is_empty() {
+            return Vec::new();
+        }
+        for message in taken.into_iter().rev() {
+            self.queue.push_front(message);
+        }
+        self.last = Some((member.clone(), subscriber.clone()));
         self.dispatch()
     }
 
@@ -155,7 +191,7 @@ impl LoadBalancedGroup {
     }
 
     /// The instance finished `message_id`: it is idle again and queued messages may go
-    /// to it (or others).
+    /// to it (or others). `Err` when that instance does not hold that message.
     pub fn complete(
         &mut self,
         member: &MemberId,
@@ -188,17 +224,21 @@ impl LoadBalancedGroup {
         assignments
     }
 
-    /// Gives `message_id` to the next idle instance after the cursor, if any.
+    /// Gives `message_id` to the first idle instance after the last one served, if any.
     fn assign(&mut self, message_id: u64) -> Option<GroupAssignment> {
         let count = self.instances.len();
+        let start = self.last.as_ref().map_or(0, |(member, subscriber)| {
+            self.instances
+                .partition_point(|i| (&i.member, &i.subscriber) <= (member, subscriber))
+        });
         for step in 0..count {
-            let index = (self.cursor + step) % count;
+            let index = (start + step) % count;
             let Some(instance) = self.instances.get_mut(index) else {
                 continue;
             };
             if instance.is_idle() {
                 instance.in_flight.push(message_id);
-                self.cursor = (index + 1) % count;
+                self.last = Some((instance.member.clone(), instance.subscriber.clone()));
                 return Some(GroupAssignment {
                     message_id,
                     member: instance.member.clone(),

@@ -1,4 +1,5 @@
 mod delivery;
+mod registry_sync;
 #[cfg(test)]
 mod tests;
 
@@ -10,22 +11,34 @@ use core::fmt;
 
 use super::{
     GroupAssignment, LoadBalancedGroup, LocalSubscription, PubSub, PubSubConfig, PubSubError,
-    PubSubEvent, PubSubOutput, PublishAck, PublishRejection, RemovalReason, SubscriberId,
-    Subscription, SubscriptionRegistry, TopicMetrics,
+    PubSubEvent, PubSubOutput, PublishAck, PublishRejection, SubscriberId, SubscriptionRegistry,
+    TopicMetrics,
 };
 use crate::gossip::reserved_keys;
 use crate::topology::MemberId;
 
 type FnvMap<K, V> = hashbrown::HashMap<K, V, fnv::FnvBuildHasher>;
 
+/// One delivery of a batch: (subscriber, message, group).
+type Delivery = (SubscriberId, u64, Option<String>);
+
 /// A delivery batch waiting for its acknowledgement.
 #[derive(Debug, Clone)]
 struct PendingBatch {
     topic: String,
     sent_at: u64,
-    /// (subscriber, message, group) of every delivery in the batch.
-    deliveries: Vec<(SubscriberId, u64, Option<String>)>,
+    /// Every delivery in the batch, in the order the batch lists them.
+    deliveries: Vec<Delivery>,
+    /// The member the batch went to: only it may acknowledge it.
     member: MemberId,
+}
+
+/// The payload of a group message and how many groups still hold it (queued or in
+/// flight): one message of a topic with several groups is in each of them.
+#[derive(Debug, Clone)]
+struct HeldPayload {
+    payload: Arc<[u8]>,
+    groups: usize,
 }
 
 /// The publish/subscribe broker of one node, as a sans-IO state machine
@@ -39,8 +52,13 @@ struct PendingBatch {
 ///   every broadcast subscriber and exactly one instance of each group per message; group
 ///   messages that find every instance busy wait in the group's bounded queue.
 /// - The driver sends what [`drain_outputs`](Self::drain_outputs) returns, hands received
-///   `PubSubMessage`s to [`handle`](Self::handle), calls [`tick`](Self::tick) for
-///   timeouts and [`complete`](Self::complete) when a local group instance is done.
+///   `PubSubMessage`s to [`handle`](Self::handle) with the member the connection belongs
+///   to, calls [`tick`](Self::tick) for timeouts and [`complete`](Self::complete) when a
+///   local group instance is done.
+/// - Peers are not trusted: a message whose declared sender is not the connection's member
+///   is dropped, only the member a batch went to can acknowledge it, only the instance
+///   holding a group message can complete it, and batches for invalid topics are refused
+///   before anything is allocated for them.
 pub struct PubSubBroker {
     config: PubSubConfig,
     me: MemberId,
@@ -49,7 +67,7 @@ pub struct PubSubBroker {
     registry: SubscriptionRegistry,
     groups: BTreeMap<(String, String), LoadBalancedGroup>,
     /// Payloads of group messages not yet completed (queued or in flight).
-    payloads: FnvMap<u64, Arc<[u8]>>,
+    payloads: FnvMap<u64, HeldPayload>,
     /// The latest message published here on each retained topic.
     retained: BTreeMap<String, (u64, Arc<[u8]>)>,
     next_message_id: u64,
@@ -150,7 +168,10 @@ impl PubSubBroker {
 
     /// Subscribes local `subscriber` to `topic` (in `group` with `max_in_flight` group
     /// messages at once, or as a broadcast subscriber). Returns the new gossip value to
-    /// write under `chorus.subscriptions`.
+    /// write under `chorus.subscriptions`; the registry follows at the next
+    /// [`sync_registry`](Self::sync_registry). Subscribing again with another limit updates
+    /// the instance's limit in place (its unfinished messages stay with it); with another
+    /// group, it leaves the old group and joins the new one.
     pub fn subscribe(
         &mut self,
         topic: &str,
@@ -177,7 +198,9 @@ impl PubSubBroker {
         Ok(self.local_subscriptions_value())
     }
 
-    /// Unsubscribes local `subscriber` from `topic`; returns the new gossip value.
+    /// Unsubscribes local `subscriber` from `topic`; returns the new gossip value. The
+    /// next [`sync_registry`](Self::sync_registry) reports `Unsubscribed` and puts a group
+    /// instance's unfinished messages back in its group's queue.
     pub fn unsubscribe(
         &mut self,
         topic: &str,
@@ -189,125 +212,6 @@ impl PubSubBroker {
                 topic: String::from(topic),
             })?;
         Ok(self.local_subscriptions_value())
-    }
-
-    /// Rebuilds the registry from the members of the current topology and their gossiped
-    /// subscription values (`None`: no value yet). This node's own subscriptions are
-    /// taken from its local list. Subscribers that appeared or disappeared are reported;
-    /// group instances are added or removed (a removed instance's unfinished messages go
-    /// back to the front of its group's queue); retained messages go to new subscribers.
-    pub fn sync_registry<'a>(
-        &mut self,
-        members: impl IntoIterator<Item = (&'a MemberId, Option<&'a [u8]>)>,
-        now: u64,
-    ) {
-        let own: Vec<LocalSubscription> = self.local.values().cloned().collect();
-        let mut decoded: Vec<(MemberId, Vec<LocalSubscription>)> = Vec::new();
-        let mut present: BTreeSet<MemberId> = BTreeSet::new();
-        for (member, value) in members {
-            present.insert(member.clone());
-            if *member == self.me {
-                continue;
-            }
-            // A value that does not decode counts as no subscriptions.
-            let list = value
-                .and_then(LocalSubscription::decode_all)
-                .unwrap_or_default();
-            decoded.push((member.clone(), list));
-        }
-        decoded.push((self.me.clone(), own));
-        let next =
-            SubscriptionRegistry::from_members(decoded.iter().map(|(m, l)| (m, l.as_slice())));
-        let change = self.registry.diff(&next);
-        let had: BTreeSet<String> = self.registry.topics().map(String::from).collect();
-        self.registry = next;
-        for removed in change.removed {
-            let reason = if present.contains(&removed.member) {
-                RemovalReason::Unsubscribed
-            } else {
-                RemovalReason::MemberGone
-            };
-            self.drop_subscriber(&removed, reason, now);
-        }
-        for added in change.added {
-            if !had.contains(&added.topic) && self.registry.has_topic(&added.topic) {
-                self.emit(PubSubEvent::TopicCreated {
-                    topic: added.topic.clone(),
-                });
-            }
-            self.emit(PubSubEvent::Subscribed {
-                topic: added.topic.clone(),
-                member: added.member.clone(),
-                subscriber: added.subscriber.clone(),
-                group: added.group.clone(),
-            });
-            self.add_subscriber(&added, now);
-        }
-    }
-
-    fn add_subscriber(&mut self, added: &Subscription, now: u64) {
-        match &added.group {
-            Some(group) => {
-                let key = (added.topic.clone(), group.clone());
-                let capacity = self.config.group_queue_capacity;
-                let assignments = self
-                    .groups
-                    .entry(key)
-                    .or_insert_with(|| LoadBalancedGroup::new(capacity))
-                    .add_instance(
-                        added.member.clone(),
-                        added.subscriber.clone(),
-                        added.max_in_flight,
-                    );
-                self.send_assignments(&added.topic, group, assignments, now);
-            }
-            None => {
-                // A retained message goes to a subscriber that arrives later.
-                if let Some((message_id, payload)) = self.retained.get(&added.topic).cloned() {
-                    let mut batch = BTreeMap::new();
-                    batch.insert(
-                        added.member.clone(),
-                        alloc::vec![super::BatchMessage {
-                            message_id,
-                            payload: payload.to_vec(),
-                            subscribers: alloc::vec![added.subscriber.clone()],
-                            group: None,
-                        }],
-                    );
-                    self.send_batches(&added.topic, batch, now);
-                }
-            }
-        }
-    }
-
-    fn drop_subscriber(&mut self, removed: &Subscription, reason: RemovalReason, now: u64) {
-        self.emit(PubSubEvent::SubscriberRemoved {
-            topic: removed.topic.clone(),
-            member: removed.member.clone(),
-            subscriber: removed.subscriber.clone(),
-            reason,
-        });
-        if let Some(group) = &removed.group {
-            let key = (removed.topic.clone(), group.clone());
-            let assignments = match self.groups.get_mut(&key) {
-                Some(g) => g.remove_instance(&removed.member, &removed.subscriber),
-                None => Vec::new(),
-            };
-            self.send_assignments(&removed.topic, group, assignments, now);
-            self.report_queue(&removed.topic, group);
-        }
-    }
-
-    fn report_queue(&mut self, topic: &str, group: &str) {
-        let length = self
-            .groups
-            .get(&(String::from(topic), String::from(group)))
-            .map_or(0, LoadBalancedGroup::queue_len);
-        self.emit(PubSubEvent::GroupQueueLength {
-            topic: String::from(topic),
-            group: String::from(group),
-            length,
-        });
     }
 
     /// Publishes `payloads` on `topic`. Accepted: every message was sent to its
@@ -379,7 +283,7 @@ impl PubSubBroker {
                 let offered = self.groups.get_mut(&key).map(|g| g.offer(message_id));
                 match offered {
                     Some(Ok(Some(assignment))) => {
-                        self.payloads.insert(message_id, Arc::clone(&payload));
+                        self.hold_payload(message_id, &payload);
                         batches.entry(assignment.member.clone()).or_default().push(
                             super::BatchMessage {
                                 message_id,
@@ -389,9 +293,7 @@ impl PubSubBroker {
                             },
                         );
                     }
-                    Some(Ok(None)) => {
-                        self.payloads.insert(message_id, Arc::clone(&payload));
-                    }
+                    Some(Ok(None)) => self.hold_payload(message_id, &payload),
                     // Room was checked for the whole publish before anything was planned.
                     Some(Err(_)) | None => {}
                 }
@@ -436,7 +338,7 @@ impl PubSubBroker {
     ) {
         let mut batches: BTreeMap<MemberId, Vec<super::BatchMessage>> = BTreeMap::new();
         for a in assignments {
-            let Some(payload) = self.payloads.get(&a.message_id) else {
+            let Some(held) = self.payloads.get(&a.message_id) else {
                 continue;
             };
             batches
@@ -444,7 +346,7 @@ impl PubSubBroker {
                 .or_default()
                 .push(super::BatchMessage {
                     message_id: a.message_id,
-                    payload: payload.to_vec(),
+                    payload: held.payload.to_vec(),
                     subscribers: alloc::vec![a.subscriber],
                     group: Some(String::from(group)),
                 });

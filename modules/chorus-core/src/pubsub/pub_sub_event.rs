@@ -1,12 +1,13 @@
 use alloc::string::String;
 
-use super::{DeliveryStatus, PublishRejection, RemovalReason, SubscriberId};
+use super::{DeliveryStatus, PublishRejection, RemovalReason, RequeueReason, SubscriberId};
 use crate::topology::MemberId;
 
 /// Everything pub/sub does, observable on the `EventStream` (as `ClusterEvent::PubSub`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PubSubEvent {
-    /// The registry has its first subscriber for the topic.
+    /// The registry has its first subscriber for the topic (once per topic and sync, however
+    /// many subscribers arrive at once).
     TopicCreated {
         /// The topic.
         topic: String,
@@ -22,7 +23,19 @@ pub enum PubSubEvent {
         /// Its group, if any.
         group: Option<String>,
     },
-    /// A subscriber left the registry.
+    /// A subscriber's member unsubscribed it: its subscription list no longer names it.
+    Unsubscribed {
+        /// The topic.
+        topic: String,
+        /// Its member.
+        member: MemberId,
+        /// The subscriber.
+        subscriber: SubscriberId,
+        /// Its group, if any.
+        group: Option<String>,
+    },
+    /// A subscriber left the registry without unsubscribing: its member is gone, or a
+    /// delivery found it unreachable.
     SubscriberRemoved {
         /// The topic.
         topic: String,
@@ -66,6 +79,47 @@ pub enum PubSubEvent {
         message_id: u64,
         /// `Unreachable` or `Timeout`.
         status: DeliveryStatus,
+    },
+    /// A group instance completed a message this node published; its slot is free again.
+    Completed {
+        /// The topic.
+        topic: String,
+        /// The group.
+        group: String,
+        /// The instance's member.
+        member: MemberId,
+        /// The instance.
+        subscriber: SubscriberId,
+        /// The message.
+        message_id: u64,
+    },
+    /// A group message this node published went back to the front of its group's queue,
+    /// to be handed to another instance: it may be processed twice (at least once).
+    Requeued {
+        /// The topic.
+        topic: String,
+        /// The group.
+        group: String,
+        /// The member of the instance that held it.
+        member: MemberId,
+        /// The instance that held it.
+        subscriber: SubscriberId,
+        /// The message.
+        message_id: u64,
+        /// Why.
+        reason: RequeueReason,
+    },
+    /// A group lost its last instance while messages wait in its queue. They stay queued
+    /// (at most `group_queue_capacity`) and go to the first instance that subscribes to the
+    /// group again; messages published meanwhile are not for the group, which has no
+    /// subscriber.
+    GroupWithoutInstances {
+        /// The topic.
+        topic: String,
+        /// The group.
+        group: String,
+        /// Messages waiting.
+        queued: usize,
     },
     /// A load-balanced group's queue changed length.
     GroupQueueLength {

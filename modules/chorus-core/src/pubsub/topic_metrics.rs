@@ -13,4 +13,6 @@ pub struct TopicMetrics {
     pub received: u64,
     /// Group messages completed.
     pub completed: u64,
+    /// Group messages put back in their group's queue (instance gone, delivery timeout).
+    pub requeued: u64,
 }

@@ -5,11 +5,11 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::{PendingBatch, PubSubBroker};
+use super::{Delivery, PendingBatch, PubSubBroker};
 use crate::pubsub::{
     BatchMessage, DeliveryAck, DeliveryBatch, DeliveryStatus, GroupCompletion, PubSubError,
-    PubSubEvent, PubSubMessage, PubSubOutput, RemovalReason, SubscriberId, SubscriberStatus,
-    Subscription,
+    PubSubEvent, PubSubMessage, PubSubOutput, RemovalReason, RequeueReason, SubscriberId,
+    SubscriberStatus, Subscription,
 };
 use crate::topology::MemberId;
 
@@ -63,8 +63,13 @@ impl PubSubBroker {
         }
     }
 
-    /// Handles a message from another node.
-    pub fn handle(&mut self, message: PubSubMessage, now: u64) {
+    /// Handles a message that came from member `from` — the member the connection belongs
+    /// to, as the transport's handshake established it. A message whose declared sender
+    /// (its `from` field) is another member is dropped: a peer cannot speak for another.
+    pub fn handle(&mut self, from: &MemberId, message: PubSubMessage, now: u64) {
+        if message.sender() != from {
+            return;
+        }
         match message {
             PubSubMessage::Batch(batch) => {
                 let to = batch.from.clone();
@@ -79,18 +84,23 @@ impl PubSubBroker {
         }
     }
 
-    /// Hands a batch's messages to the local subscribers it names.
+    /// Hands a batch's messages to the local subscribers it names. A batch for an invalid
+    /// topic (as `publish` checks it) is answered `Unreachable` throughout, and counters are
+    /// kept only for topics that had a local subscriber, so a peer cannot make this node
+    /// keep state for topics of its choosing.
     fn receive_batch(&mut self, batch: DeliveryBatch) -> DeliveryAck {
+        let accepting = self.started && self.validate_topic(&batch.topic).is_ok();
         let mut statuses = Vec::new();
         let mut received = 0;
         for message in batch.messages {
             let payload: Arc<[u8]> = Arc::from(message.payload);
             for subscriber in message.subscribers {
-                let here = self
-                    .local
-                    .get(&(batch.topic.clone(), subscriber.clone()))
-                    .is_some_and(|s| s.group == message.group);
-                let status = if here && self.started {
+                let here = accepting
+                    && self
+                        .local
+                        .get(&(batch.topic.clone(), subscriber.clone()))
+                        .is_some_and(|s| s.group == message.group);
+                let status = if here {
                     received += 1;
                     self.outputs.push(PubSubOutput::Deliver {
                         subscriber: subscriber.clone(),
@@ -111,7 +121,9 @@ impl PubSubBroker {
                 });
             }
         }
-        self.topic_metrics(&batch.topic).received += received;
+        if received > 0 {
+            self.topic_metrics(&batch.topic).received += received;
+        }
         DeliveryAck {
             batch_id: batch.batch_id,
             from: self.me.clone(),
@@ -120,43 +132,52 @@ impl PubSubBroker {
     }
 
     /// Records what the receiving member did; unreachable subscribers leave the registry.
+    /// Only the member the batch went to can acknowledge it (another member's ack is
+    /// ignored and the batch still waits); statuses for deliveries the batch did not hold
+    /// are ignored, and a delivery the ack does not answer counts as timed out.
     fn receive_ack(&mut self, ack: &DeliveryAck, now: u64) {
+        let from_target = self
+            .pending
+            .get(&ack.batch_id)
+            .is_some_and(|b| b.member == ack.from);
+        if !from_target {
+            return;
+        }
         let Some(batch) = self.pending.remove(&ack.batch_id) else {
             return;
         };
-        let delivered = ack
-            .statuses
-            .iter()
-            .filter(|s| s.status == DeliveryStatus::Delivered)
-            .count() as u64;
-        self.topic_metrics(&batch.topic).delivered += delivered;
-        for status in &ack.statuses {
-            match status.status {
+        let statuses = match_statuses(&batch.deliveries, &ack.statuses);
+        let mut delivered = 0;
+        let mut timed_out = Vec::new();
+        for ((subscriber, message_id, group), status) in batch.deliveries.iter().zip(statuses) {
+            match status {
                 DeliveryStatus::Delivered => {
+                    delivered += 1;
                     self.emit(PubSubEvent::Delivered {
                         topic: batch.topic.clone(),
-                        subscriber: status.subscriber.clone(),
-                        message_id: status.message_id,
+                        subscriber: subscriber.clone(),
+                        message_id: *message_id,
                     });
                 }
-                other => {
-                    // Rare: only failures need to know which group the delivery was for.
-                    let group = batch
-                        .deliveries
-                        .iter()
-                        .find(|(s, m, _)| *s == status.subscriber && *m == status.message_id)
-                        .and_then(|(_, _, g)| g.clone());
+                DeliveryStatus::Unreachable => {
                     self.topic_metrics(&batch.topic).failed += 1;
                     self.emit(PubSubEvent::DeliveryFailed {
                         topic: batch.topic.clone(),
-                        subscriber: status.subscriber.clone(),
-                        message_id: status.message_id,
-                        status: other,
+                        subscriber: subscriber.clone(),
+                        message_id: *message_id,
+                        status,
                     });
-                    self.forget_unreachable(&batch, &status.subscriber, group.as_ref(), now);
+                    self.forget_unreachable(&batch, subscriber, group.as_ref(), now);
+                }
+                DeliveryStatus::Timeout => {
+                    timed_out.push((subscriber.clone(), *message_id, group.clone()));
                 }
             }
         }
+        if delivered > 0 {
+            self.topic_metrics(&batch.topic).delivered += delivered;
+        }
+        self.fail_timed_out(&batch.topic, &batch.member, timed_out, now);
     }
 
     /// Removes a subscriber its member no longer has: from the registry and, for a
@@ -170,30 +191,112 @@ impl PubSubBroker {
     ) {
         let found: Option<Subscription> = self
             .registry
-            .subscribers(&batch.topic)
-            .find(|s| {
-                s.member == batch.member && s.subscriber == *subscriber && s.group.as_ref() == group
-            })
+            .get(&batch.topic, &batch.member, subscriber)
+            .filter(|s| s.group.as_ref() == group)
             .cloned();
-        if let Some(subscription) = found {
-            self.registry.remove(&subscription);
-            self.drop_subscriber(&subscription, RemovalReason::Unreachable, now);
+        let Some(subscription) = found else {
+            return;
+        };
+        self.registry.remove(&subscription);
+        self.emit(PubSubEvent::SubscriberRemoved {
+            topic: subscription.topic.clone(),
+            member: subscription.member.clone(),
+            subscriber: subscription.subscriber.clone(),
+            reason: RemovalReason::Unreachable,
+        });
+        self.remove_instance(&subscription, now);
+        if let Some(group) = &subscription.group {
+            self.settle_group(&subscription.topic, group);
         }
     }
 
-    /// A group instance finished messages: hand it (or others) the next ones.
+    /// Deliveries to `member` that got no answer: reported `Timeout`; group messages go
+    /// back to the front of their group's queue (at least once: they may have arrived).
+    fn fail_timed_out(
+        &mut self,
+        topic: &str,
+        member: &MemberId,
+        timed_out: Vec<Delivery>,
+        now: u64,
+    ) {
+        if timed_out.is_empty() {
+            return;
+        }
+        self.topic_metrics(topic).failed += timed_out.len() as u64;
+        // Per instance, in the order of the batch.
+        let mut per_instance: BTreeMap<(String, SubscriberId), Vec<u64>> = BTreeMap::new();
+        for (subscriber, message_id, group) in timed_out {
+            self.emit(PubSubEvent::DeliveryFailed {
+                topic: String::from(topic),
+                subscriber: subscriber.clone(),
+                message_id,
+                status: DeliveryStatus::Timeout,
+            });
+            if let Some(group) = group {
+                per_instance
+                    .entry((group, subscriber))
+                    .or_default()
+                    .push(message_id);
+            }
+        }
+        for ((group, subscriber), message_ids) in per_instance {
+            let key = (String::from(topic), group);
+            let Some(g) = self.groups.get_mut(&key) else {
+                continue;
+            };
+            // Those it still holds: a message requeued when the instance left is not
+            // requeued twice.
+            let held: Vec<u64> = g
+                .in_flight(member, &subscriber)
+                .iter()
+                .copied()
+                .filter(|m| message_ids.contains(m))
+                .collect();
+            let assignments = g.requeue(member, &subscriber, &held);
+            let group = key.1;
+            self.report_requeued(
+                topic,
+                &group,
+                member,
+                &subscriber,
+                &held,
+                RequeueReason::DeliveryTimeout,
+            );
+            if !held.is_empty() {
+                self.send_assignments(topic, &group, assignments, now);
+                self.report_queue(topic, &group);
+            }
+        }
+    }
+
+    /// A group instance finished messages: hand it (or others) the next ones. Only a
+    /// message that instance — of the sending member — holds is freed; others are ignored.
     fn receive_completion(&mut self, done: &GroupCompletion, now: u64) {
         let key = (done.topic.clone(), done.group.clone());
+        let Some(group) = self.groups.get_mut(&key) else {
+            return;
+        };
         let mut assignments = Vec::new();
-        for message_id in &done.message_ids {
-            let Some(group) = self.groups.get_mut(&key) else {
-                return;
-            };
-            if let Ok(next) = group.complete(&done.from, &done.subscriber, *message_id) {
-                self.payloads.remove(message_id);
+        let mut completed = Vec::new();
+        for &message_id in &done.message_ids {
+            if let Ok(next) = group.complete(&done.from, &done.subscriber, message_id) {
+                completed.push(message_id);
                 assignments.extend(next);
-                self.topic_metrics(&done.topic).completed += 1;
             }
+        }
+        if completed.is_empty() {
+            return;
+        }
+        self.topic_metrics(&done.topic).completed += completed.len() as u64;
+        for message_id in completed {
+            self.release_payload(message_id);
+            self.emit(PubSubEvent::Completed {
+                topic: done.topic.clone(),
+                group: done.group.clone(),
+                member: done.from.clone(),
+                subscriber: done.subscriber.clone(),
+                message_id,
+            });
         }
         self.send_assignments(&done.topic, &done.group, assignments, now);
         self.report_queue(&done.topic, &done.group);
@@ -238,8 +341,9 @@ impl PubSubBroker {
     }
 
     /// Reports batches not acknowledged within `delivery_timeout_ms` as `Timeout`. Their
-    /// group messages free their instance's slot without being queued again: delivery is
-    /// at most once, and the message may have arrived.
+    /// group messages go back to the front of their group's queue and on to the next idle
+    /// instance after the one that did not answer: for this case delivery is at least once
+    /// (the message may have arrived), so that no group message is lost.
     pub fn tick(&mut self, now: u64) {
         let timeout = self.config.delivery_timeout_ms;
         let expired: Vec<u64> = self
@@ -252,25 +356,36 @@ impl PubSubBroker {
             let Some(batch) = self.pending.remove(&batch_id) else {
                 continue;
             };
-            for (subscriber, message_id, group) in &batch.deliveries {
-                self.topic_metrics(&batch.topic).failed += 1;
-                self.emit(PubSubEvent::DeliveryFailed {
-                    topic: batch.topic.clone(),
-                    subscriber: subscriber.clone(),
-                    message_id: *message_id,
-                    status: DeliveryStatus::Timeout,
-                });
-                if let Some(group) = group {
-                    let done = GroupCompletion {
-                        from: batch.member.clone(),
-                        topic: batch.topic.clone(),
-                        group: group.clone(),
-                        subscriber: subscriber.clone(),
-                        message_ids: alloc::vec![*message_id],
-                    };
-                    self.receive_completion(&done, now);
-                }
-            }
+            self.fail_timed_out(&batch.topic, &batch.member, batch.deliveries, now);
         }
     }
+}
+
+/// The status of each of `deliveries` in an acknowledgement: in the same order when the
+/// ack lists them as the batch did (an honest receiver does), else looked up; a delivery
+/// the ack does not answer is `Timeout`, and statuses for others are ignored.
+fn match_statuses(deliveries: &[Delivery], statuses: &[SubscriberStatus]) -> Vec<DeliveryStatus> {
+    let in_order = deliveries.len() == statuses.len()
+        && deliveries
+            .iter()
+            .zip(statuses)
+            .all(|((s, m, _), st)| *m == st.message_id && *s == st.subscriber);
+    if in_order {
+        return statuses.iter().map(|s| s.status).collect();
+    }
+    let mut by_delivery: BTreeMap<(&SubscriberId, u64), DeliveryStatus> = BTreeMap::new();
+    for st in statuses {
+        by_delivery
+            .entry((&st.subscriber, st.message_id))
+            .or_insert(st.status);
+    }
+    deliveries
+        .iter()
+        .map(|(s, m, _)| {
+            by_delivery
+                .get(&(s, *m))
+                .copied()
+                .unwrap_or(DeliveryStatus::Timeout)
+        })
+        .collect()
 }
