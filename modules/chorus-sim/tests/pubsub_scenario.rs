@@ -1,7 +1,8 @@
 //! Pub/sub in the simulator: 20 nodes, broadcast subscribers and a load-balanced group
 //! spread across them, three publishing nodes, and a member with a group instance crashing
-//! in the middle. Every message is accounted for: delivered, queued, or rejected with a
-//! reason.
+//! in the middle. Every message is accounted for from what the nodes observably did —
+//! deliveries, completions and requeues the publishers report, and their queues at the
+//! end — never from guesses about timing.
 #![allow(
     clippy::expect_used,
     clippy::unwrap_used,
@@ -20,6 +21,17 @@ const NODES: usize = 20;
 const AUDITORS: [usize; 5] = [0, 4, 8, 12, 16];
 const PUBLISHERS: [usize; 3] = [2, 7, 13];
 const CRASHED: usize = 5;
+
+/// What the publisher of one job observed about it.
+#[derive(Debug, Default)]
+struct JobFacts {
+    /// Subscribers it was handed to (deliveries at live nodes), in order.
+    delivered_to: Vec<String>,
+    /// The instance whose completion the publisher accepted.
+    completed_by: Vec<String>,
+    /// Instances it was taken back from.
+    requeued_from: Vec<String>,
+}
 
 #[test]
 fn every_message_is_delivered_queued_or_rejected_with_a_reason_through_a_crash() {
@@ -51,13 +63,13 @@ fn every_message_is_delivered_queued_or_rejected_with_a_reason_through_a_crash()
         .iter()
         .map(|p| (*p, sim.id_of(*p).unwrap()))
         .collect();
+    let crashed_member = sim.id_of(CRASHED).unwrap();
+    let crashed_worker = format!("worker-{CRASHED}");
     let mut accepted: BTreeMap<(&str, MemberId), Vec<u64>> = BTreeMap::new();
     let mut rejected: BTreeMap<PublishRejection, usize> = BTreeMap::new();
     let start = sim.now();
-    let mut crash_at = u64::MAX;
     for step in 0..120u64 {
         if step == 40 {
-            crash_at = sim.now();
             sim.crash(CRASHED).unwrap();
         }
         for &p in &PUBLISHERS {
@@ -78,113 +90,203 @@ fn every_message_is_delivered_queued_or_rejected_with_a_reason_through_a_crash()
     sim.run_until(sim.now() + 10_000);
 
     let deliveries = sim.observations().deliveries();
-    let crashed_id = format!("worker-{CRASHED}");
+    let events = sim.observations().pubsub_events();
+    let accepted_ids: BTreeSet<(&str, &MemberId, u64)> = accepted
+        .iter()
+        .flat_map(|((t, p), ids)| ids.iter().map(move |id| (*t, p, *id)))
+        .collect();
 
-    // Broadcast: every auditor got every accepted event exactly once.
+    // Nothing was delivered that no publisher accepted.
+    for d in deliveries {
+        assert!(
+            accepted_ids.contains(&(d.topic.as_str(), &d.publisher, d.message_id)),
+            "delivery of a message never accepted: {d:?}"
+        );
+    }
+
+    // Broadcast: every auditor (all alive throughout) got every accepted event exactly
+    // once, and nobody else got any.
+    let mut per_event: BTreeMap<(&MemberId, u64), BTreeMap<usize, usize>> = BTreeMap::new();
+    for d in deliveries.iter().filter(|d| d.topic == "events") {
+        assert!(AUDITORS.contains(&d.node), "event delivered to {d:?}");
+        *per_event
+            .entry((&d.publisher, d.message_id))
+            .or_default()
+            .entry(d.node)
+            .or_default() += 1;
+    }
+    let every_auditor_once: BTreeMap<usize, usize> = AUDITORS.iter().map(|a| (*a, 1)).collect();
+    let mut total_events = 0;
     for (publisher, ids) in accepted
         .iter()
         .filter(|((t, _), _)| *t == "events")
         .map(|((_, p), ids)| (p, ids))
     {
         for id in ids {
-            for &auditor in &AUDITORS {
-                let got = deliveries
-                    .iter()
-                    .filter(|d| {
-                        d.topic == "events"
-                            && d.publisher == *publisher
-                            && d.message_id == *id
-                            && d.node == auditor
-                    })
-                    .count();
-                assert_eq!(got, 1, "auditor {auditor}, message {publisher}/{id}");
-            }
+            total_events += 1;
+            assert_eq!(
+                per_event.get(&(publisher, *id)),
+                Some(&every_auditor_once),
+                "event {publisher}/{id}"
+            );
         }
     }
 
-    // Group: each accepted job reached exactly one live instance (a job the crashed
-    // instance held is handed again), or still waits in its publisher's queue.
-    let mut delivered_jobs = 0;
-    let mut requeued_after_crash = 0;
+    // Group: gather what each publisher observed about each of its jobs.
+    let node_of: BTreeMap<&MemberId, usize> = publisher_ids.iter().map(|(i, m)| (m, *i)).collect();
+    let mut jobs: BTreeMap<(usize, u64), JobFacts> = BTreeMap::new();
+    for d in deliveries.iter().filter(|d| d.topic == "jobs") {
+        let publisher = node_of[&d.publisher];
+        jobs.entry((publisher, d.message_id))
+            .or_default()
+            .delivered_to
+            .push(d.subscriber.to_string());
+    }
+    for (node, event) in events {
+        if !PUBLISHERS.contains(node) {
+            continue;
+        }
+        match event {
+            PubSubEvent::Completed {
+                topic,
+                subscriber,
+                message_id,
+                ..
+            } if topic == "jobs" => jobs
+                .entry((*node, *message_id))
+                .or_default()
+                .completed_by
+                .push(subscriber.to_string()),
+            PubSubEvent::Requeued {
+                topic,
+                member,
+                subscriber,
+                message_id,
+                ..
+            } if topic == "jobs" => {
+                assert_eq!(
+                    (member, subscriber.as_str()),
+                    (&crashed_member, crashed_worker.as_str()),
+                    "only the crashed instance loses jobs"
+                );
+                jobs.entry((*node, *message_id))
+                    .or_default()
+                    .requeued_from
+                    .push(subscriber.to_string());
+            }
+            _ => {}
+        }
+    }
+
+    // Each accepted job is in exactly one of these, by what was observed.
+    let mut done_by_live = 0;
+    let mut re_handed = 0;
+    let mut done_by_crashed_before_crash = 0;
+    let mut still_queued = 0;
+    let mut total_jobs = 0;
     for (publisher_index, publisher) in &publisher_ids {
+        let group = sim
+            .broker(*publisher_index)
+            .and_then(|b| b.group("jobs", "workers"));
+        let queued: BTreeSet<u64> = group.map(|g| g.queued().collect()).unwrap_or_default();
         let ids = accepted
             .get(&("jobs", publisher.clone()))
             .cloned()
             .unwrap_or_default();
-        let queued: BTreeSet<u64> = sim
-            .broker(*publisher_index)
-            .and_then(|b| b.group("jobs", "workers"))
-            .map(|g| g.queued().collect())
-            .unwrap_or_default();
+        let empty = JobFacts::default();
         for id in ids {
-            let to: Vec<&str> = deliveries
+            total_jobs += 1;
+            let facts = jobs.get(&(*publisher_index, id)).unwrap_or(&empty);
+            let live: Vec<&String> = facts
+                .delivered_to
                 .iter()
-                .filter(|d| d.topic == "jobs" && d.publisher == *publisher && d.message_id == id)
-                .map(|d| d.subscriber.as_str())
+                .filter(|s| **s != crashed_worker)
                 .collect();
-            // The crashed worker finished what it got before the crash (processing takes
-            // 20 ms, the completion 1–5 ms more); what it held at the crash is handed to
-            // another instance.
-            let done_before_crash = deliveries.iter().any(|d| {
-                d.topic == "jobs"
-                    && d.publisher == *publisher
-                    && d.message_id == id
-                    && d.subscriber.as_str() == crashed_id
-                    && d.at + 30 < crash_at
-            });
-            let live: BTreeSet<&str> = to.iter().copied().filter(|s| *s != crashed_id).collect();
-            let live_count = to.iter().filter(|s| **s != crashed_id).count();
-            if live_count == 0 {
-                if done_before_crash {
-                    delivered_jobs += 1;
-                } else {
+            let at_crashed = facts.delivered_to.len() - live.len();
+            assert!(
+                facts.completed_by.len() <= 1,
+                "job {publisher}/{id} completed twice: {facts:?}"
+            );
+            assert!(
+                live.len() <= 1,
+                "job {publisher}/{id} handed to two live instances: {facts:?}"
+            );
+            match (facts.completed_by.first(), live.first()) {
+                // Completed by the live instance it was handed to; if the crashed instance
+                // had it first, the publisher took it back from it (a requeue) before.
+                (Some(by), Some(to)) => {
+                    assert_eq!(by, *to, "job {publisher}/{id}: {facts:?}");
+                    if at_crashed > 0 || !facts.requeued_from.is_empty() {
+                        assert!(
+                            !facts.requeued_from.is_empty(),
+                            "job {publisher}/{id} re-handed without a requeue: {facts:?}"
+                        );
+                        re_handed += 1;
+                    }
+                    done_by_live += 1;
+                }
+                // Completed by the crashed instance, which it was handed to and never taken
+                // back from: its completion reached the publisher, so it ran before the
+                // crash.
+                (Some(by), None) => {
+                    assert_eq!(*by, crashed_worker, "job {publisher}/{id}: {facts:?}");
+                    assert!(
+                        at_crashed > 0 && facts.requeued_from.is_empty(),
+                        "{facts:?}"
+                    );
+                    done_by_crashed_before_crash += 1;
+                }
+                // Not completed: it must still wait in its publisher's queue, not be held by
+                // anyone (it went to no live instance, and any hold of the crashed one ended
+                // in a requeue).
+                (None, None) => {
                     assert!(
                         queued.contains(&id),
-                        "job {publisher}/{id} neither delivered nor queued"
+                        "job {publisher}/{id} neither completed nor queued: {facts:?}"
                     );
+                    assert!(
+                        at_crashed == 0 || !facts.requeued_from.is_empty(),
+                        "job {publisher}/{id} still held by the crashed instance: {facts:?}"
+                    );
+                    still_queued += 1;
                 }
-                continue;
+                (None, Some(to)) => {
+                    panic!("job {publisher}/{id} handed to {to} and never completed: {facts:?}")
+                }
             }
-            assert_eq!(live_count, 1, "job {publisher}/{id} went to {to:?}");
-            assert_eq!(live.len(), 1);
-            delivered_jobs += 1;
-            if to.contains(&crashed_id.as_str()) {
-                requeued_after_crash += 1;
+        }
+        // What the publisher still holds is queued, and no instance holds anything.
+        if let Some(g) = group {
+            for &w in &workers {
+                let member = sim.id_of(w).unwrap();
+                let worker = chorus_core::pubsub::SubscriberId::new(&format!("worker-{w}"));
+                assert!(
+                    g.in_flight(&member, &worker).is_empty(),
+                    "{publisher}: worker-{w} still holds {:?}",
+                    g.in_flight(&member, &worker)
+                );
             }
         }
     }
-    // Jobs sent to the crashed instance before the others noticed it was gone: their
-    // batches time out at the publisher, and the jobs were handed to live instances (the
-    // loop above found every job at exactly one live instance).
-    let sent_to_crashed = sim
-        .observations()
-        .pubsub_events()
-        .iter()
-        .filter(|(_, e)| matches!(e, PubSubEvent::DeliveryFailed { subscriber, .. } if subscriber.as_str() == crashed_id))
-        .count();
-    let total_jobs: usize = accepted
-        .iter()
-        .filter(|((t, _), _)| *t == "jobs")
-        .map(|(_, ids)| ids.len())
-        .sum();
-    let total_events: usize = accepted
-        .iter()
-        .filter(|((t, _), _)| *t == "events")
-        .map(|(_, ids)| ids.len())
-        .sum();
+    let requeues: usize = jobs.values().map(|f| f.requeued_from.len()).sum();
     println!(
-        "{total_jobs} jobs accepted, {delivered_jobs} delivered to one live instance \
-         ({requeued_after_crash} of them first taken by the crashed one, {sent_to_crashed} sent \
-         to it after the crash and handed again); {total_events} events × {} auditors; \
-         rejected publishes: {rejected:?}",
+        "{total_jobs} jobs accepted: {done_by_live} completed by a live instance \
+         ({re_handed} of them taken back from the crashed one first), \
+         {done_by_crashed_before_crash} completed by the crashed one before it crashed, \
+         {still_queued} still queued; {requeues} requeues observed; \
+         {total_events} events × {} auditors; rejected publishes: {rejected:?}",
         AUDITORS.len()
     );
     assert!(total_jobs > 500 && total_events > 300);
     assert_eq!(
-        delivered_jobs, total_jobs,
-        "every job done by one live instance"
+        done_by_live + done_by_crashed_before_crash + still_queued,
+        total_jobs
     );
-    assert!(sent_to_crashed > 0, "the crash hit jobs in flight");
+    assert!(re_handed > 0, "the crash hit jobs in flight");
+    assert!(
+        done_by_crashed_before_crash > 0,
+        "the crashed instance worked before"
+    );
     // Each rejection has a reason (the map's keys) — with ten instances and a 1,024-message
     // queue, nothing needs rejecting here.
     assert!(rejected.is_empty(), "{rejected:?}");
