@@ -1,20 +1,22 @@
 //! Pub/sub hot paths: planning a publish (and taking the members' acknowledgements) for
-//! 100 broadcast subscribers on 10 members and for a group of 10 instances, and the
-//! batching producer's throughput.
+//! 100 broadcast subscribers on 10 members, and for a group of 10 instances through its
+//! queue until every message is completed; and the batching producer's throughput. Every
+//! iteration leaves the broker as it found it (nothing pending, nothing queued), so the
+//! figures are steady state.
 //! Run: `cargo bench -p chorus-core --bench pubsub`.
 
 use std::hint::black_box;
 
 use chorus_core::pubsub::{
-    BatchingProducer, DeliveryAck, DeliveryStatus, LocalSubscription, ProducerConfig, PubSub,
-    PubSubBroker, PubSubConfig, PubSubMessage, PubSubOutput, PublishAck, SubscriberId,
-    SubscriberStatus,
+    BatchingProducer, DeliveryAck, DeliveryBatch, DeliveryStatus, GroupCompletion,
+    LocalSubscription, ProducerConfig, PubSub, PubSubBroker, PubSubConfig, PubSubMessage,
+    PubSubOutput, PublishAck, SubscriberId, SubscriberStatus,
 };
 use chorus_core::topology::MemberId;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 /// A publishing broker whose registry holds `per_member` subscribers on each of 10
-/// members, broadcast or in one group.
+/// members, broadcast or in one group whose instances take one message at a time.
 fn broker(per_member: usize, group: Option<&str>) -> PubSubBroker {
     let me = MemberId::new("publisher", 1);
     let mut broker = PubSubBroker::new(me.clone(), PubSubConfig::new());
@@ -26,7 +28,7 @@ fn broker(per_member: usize, group: Option<&str>) -> PubSubBroker {
                     topic: "bench".into(),
                     subscriber: SubscriberId::new(&format!("s{m}-{s}")),
                     group: group.map(Into::into),
-                    max_in_flight: 1_000_000,
+                    max_in_flight: 1,
                 })
                 .collect();
             (
@@ -38,6 +40,68 @@ fn broker(per_member: usize, group: Option<&str>) -> PubSubBroker {
     broker.sync_registry(members.iter().map(|(m, v)| (m, Some(v.as_slice()))), 0);
     broker.drain_outputs();
     broker
+}
+
+/// What the member a batch went to answers: every delivery delivered.
+fn ack_of(to: MemberId, batch: &DeliveryBatch) -> DeliveryAck {
+    let statuses = batch
+        .messages
+        .iter()
+        .flat_map(|m| {
+            m.subscribers.iter().map(move |s| SubscriberStatus {
+                subscriber: s.clone(),
+                message_id: m.message_id,
+                status: DeliveryStatus::Delivered,
+            })
+        })
+        .collect();
+    DeliveryAck {
+        batch_id: batch.batch_id,
+        from: to,
+        statuses,
+    }
+}
+
+/// Publishes `payloads` and plays every member: acknowledges each batch and, for group
+/// messages, completes each one, until the broker sends nothing more. Returns the batches.
+fn publish_and_settle(broker: &mut PubSubBroker, payloads: Vec<Vec<u8>>) -> usize {
+    let ack = broker.publish("bench", payloads, 0);
+    let mut frames = 0;
+    let mut outputs = broker.drain_outputs();
+    while !outputs.is_empty() {
+        let mut completions = Vec::new();
+        for output in outputs {
+            let PubSubOutput::Send {
+                to,
+                message: PubSubMessage::Batch(batch),
+            } = output
+            else {
+                continue;
+            };
+            frames += 1;
+            let reply = ack_of(to.clone(), &batch);
+            broker.handle(&to, PubSubMessage::Ack(reply), 0);
+            for m in batch.messages {
+                if let (Some(group), Some(subscriber)) = (m.group, m.subscribers.first()) {
+                    completions.push(GroupCompletion {
+                        from: to.clone(),
+                        topic: batch.topic.clone(),
+                        group,
+                        subscriber: subscriber.clone(),
+                        message_ids: vec![m.message_id],
+                    });
+                }
+            }
+        }
+        // The instances finish: each completion hands the next queued message out.
+        for done in completions {
+            let from = done.from.clone();
+            broker.handle(&from, PubSubMessage::Completed(done), 0);
+        }
+        outputs = broker.drain_outputs();
+    }
+    black_box(ack.is_accepted());
+    frames
 }
 
 fn planning(c: &mut Criterion) {
@@ -52,42 +116,15 @@ fn planning(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new(name, batch), &batch, |b, batch| {
                 b.iter_batched(
                     || (0..*batch).map(|i| vec![i as u8; 64]).collect::<Vec<_>>(),
-                    |payloads| {
-                        let ack = broker.publish("bench", payloads, 0);
-                        // Each target member acknowledges its batch, as it would.
-                        let mut frames = 0;
-                        for output in broker.drain_outputs() {
-                            if let PubSubOutput::Send {
-                                to,
-                                message: PubSubMessage::Batch(batch),
-                            } = output
-                            {
-                                frames += 1;
-                                let statuses = batch
-                                    .messages
-                                    .iter()
-                                    .flat_map(|m| {
-                                        m.subscribers.iter().map(move |s| SubscriberStatus {
-                                            subscriber: s.clone(),
-                                            message_id: m.message_id,
-                                            status: DeliveryStatus::Delivered,
-                                        })
-                                    })
-                                    .collect();
-                                let reply = DeliveryAck {
-                                    batch_id: batch.batch_id,
-                                    from: to,
-                                    statuses,
-                                };
-                                broker.handle(&reply.from.clone(), PubSubMessage::Ack(reply), 0);
-                            }
-                        }
-                        broker.drain_outputs();
-                        black_box((ack.is_accepted(), frames))
-                    },
+                    |payloads| black_box(publish_and_settle(&mut broker, payloads)),
                     BatchSize::SmallInput,
                 );
             });
+            // Steady state: the iterations left nothing behind.
+            assert_eq!(broker.pending_batches(), 0, "{name}: batches left pending");
+            if let Some(g) = grouping.and_then(|g| broker.group("bench", g)) {
+                assert_eq!(g.queue_len(), 0, "{name}: messages left queued");
+            }
         }
     }
     group.finish();
