@@ -1,4 +1,5 @@
 mod exchange;
+mod leave;
 mod round;
 #[cfg(test)]
 mod tests;
@@ -82,6 +83,8 @@ pub struct GossipNode {
     /// This node's own state still has to be pushed to peers (after start or rejoin).
     announce: bool,
     leaving: bool,
+    /// The leave under way: who still has to acknowledge it.
+    leave_progress: Option<leave::LeaveProgress>,
     outputs: Vec<GossipOutput>,
     metrics: GossipMetrics,
 }
@@ -161,6 +164,7 @@ impl GossipNode {
             digest_rotation: 0,
             announce: true,
             leaving: false,
+            leave_progress: None,
             outputs: Vec::new(),
             metrics: GossipMetrics::default(),
         };
@@ -243,16 +247,6 @@ impl GossipNode {
     /// When the driver should call [`tick`](Self::tick) next.
     pub fn next_round_at(&self) -> u64 {
         self.next_round_at
-    }
-
-    /// Whether [`leave`](Self::leave) was called.
-    pub fn has_left(&self) -> bool {
-        self.leaving
-    }
-
-    /// Whether every peer told of the leave answered (or its request timed out).
-    pub fn leave_acknowledged(&self) -> bool {
-        self.leaving && !self.pending.values().any(|p| p.leave)
     }
 
     /// Takes what the node asked for since the last call, in order.
@@ -372,27 +366,6 @@ impl GossipNode {
     pub fn topology_consensus(&self) -> Option<u64> {
         let bytes: [u8; 8] = self.consensus(self.topology_check)?.try_into().ok()?;
         Some(u64::from_le_bytes(bytes))
-    }
-
-    /// Leaves the cluster gracefully: writes the left key and sends it, as a request that
-    /// each peer answers, to every live peer. Peers block this node as soon as they have
-    /// it. The node stops gossiping; [`leave_acknowledged`](Self::leave_acknowledged) tells
-    /// when every peer answered or timed out.
-    pub fn leave(&mut self, now: u64) -> Result<(), GossiperError> {
-        if self.leaving {
-            return Err(GossiperError::Left);
-        }
-        let before = self.store.seq();
-        if let Some(update) = self.store.set(reserved_keys::LEFT, &[1], now) {
-            self.emit_update(&update);
-        }
-        let delta = self.own_delta_since(before);
-        let targets: Vec<String> = self.peers.iter().map(|(_, a)| a.clone()).collect();
-        for target in targets {
-            let _ = self.send_request(target, delta.clone(), true, false, now);
-        }
-        self.leaving = true;
-        Ok(())
     }
 }
 

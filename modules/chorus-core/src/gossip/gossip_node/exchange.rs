@@ -16,11 +16,7 @@ impl GossipNode {
     pub fn handle(&mut self, from: &str, message: GossipMessage, now: u64) {
         if self.leaving {
             // A leaving node only collects the answers to its leave.
-            if let GossipMessage::Response(response) = message
-                && self.pending.remove(&response.id).is_some()
-            {
-                self.metrics.responses_received += 1;
-            }
+            self.on_leave_answer(from, &message);
             return;
         }
         match message {

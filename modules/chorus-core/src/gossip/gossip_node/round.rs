@@ -19,6 +19,7 @@ impl GossipNode {
     pub fn tick(&mut self, now: u64) {
         self.expire_pending(now);
         if self.leaving {
+            self.retry_leave(now);
             return;
         }
         self.metrics.rounds += 1;
@@ -67,7 +68,7 @@ impl GossipNode {
             // it tell which side is larger.
             let _ = self.send_request(seed, GossipDelta::default(), false, false, now);
         }
-        self.next_round_at = now + self.config.gossip_interval_ms;
+        self.next_round_at = now.saturating_add(self.config.gossip_interval_ms);
     }
 
     fn expire_pending(&mut self, now: u64) {
