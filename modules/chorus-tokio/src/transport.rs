@@ -1,5 +1,6 @@
 //! TCP transport: a listener, one outbound connection per peer, handshakes, bounded queues.
 
+mod backoff;
 mod connection;
 mod inbound_message;
 #[cfg(test)]

@@ -8,12 +8,13 @@ use bytes::Bytes;
 use chorus_core::cluster::ClusterEvent;
 use chorus_core::wire::{Frame, Handshake, HandshakeRefusal, PROTOCOL_VERSION, WireError};
 use futures_util::{SinkExt, StreamExt};
-use rand::Rng;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
 use super::InboundMessage;
+use super::backoff::Backoff;
 use super::tokio_tcp_transport::Inner;
 use super::transport_metrics::Counters;
 
@@ -32,14 +33,26 @@ fn framed(stream: TcpStream, max_frame_bytes: usize) -> Connection {
     Framed::new(stream, codec)
 }
 
+/// Writes one frame within `write_timeout`; `false` when the write failed, timed out (a
+/// peer that stopped reading) or the transport closed: the connection must be dropped.
 async fn write(inner: &Inner, connection: &mut Connection, bytes: Bytes) -> bool {
     let len = bytes.len() as u64;
-    if connection.send(bytes).await.is_err() {
-        return false;
+    let sent = tokio::select! {
+        () = inner.cancel.cancelled() => return false,
+        sent = tokio::time::timeout(inner.config.write_timeout, connection.send(bytes)) => sent,
+    };
+    match sent {
+        Ok(Ok(())) => {
+            Counters::add(&inner.counters.bytes_out, len + PREFIX);
+            Counters::add(&inner.counters.frames_out, 1);
+            true
+        }
+        Ok(Err(_)) => false,
+        Err(_) => {
+            Counters::add(&inner.counters.write_timeouts, 1);
+            false
+        }
     }
-    Counters::add(&inner.counters.bytes_out, len + PREFIX);
-    Counters::add(&inner.counters.frames_out, 1);
-    true
 }
 
 /// Reads one frame; `None` when the connection closed, failed, or sent an oversized frame
@@ -86,33 +99,6 @@ pub(super) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
     }
 }
 
-/// Why an incoming handshake is refused, if it is.
-fn check_handshake(
-    ours: &Handshake,
-    frame: Result<Frame, WireError>,
-) -> Result<Handshake, HandshakeRefusal> {
-    match frame {
-        Ok(Frame::Handshake(theirs)) if theirs.cluster != ours.cluster => {
-            Err(HandshakeRefusal::WrongCluster {
-                expected: ours.cluster.clone(),
-                got: theirs.cluster,
-            })
-        }
-        Ok(Frame::Handshake(theirs)) if theirs.protocol_version != PROTOCOL_VERSION => {
-            Err(HandshakeRefusal::WrongVersion {
-                expected: PROTOCOL_VERSION,
-                got: theirs.protocol_version,
-            })
-        }
-        Ok(Frame::Handshake(theirs)) => Ok(theirs),
-        Err(WireError::UnsupportedVersion { got, .. }) => Err(HandshakeRefusal::WrongVersion {
-            expected: PROTOCOL_VERSION,
-            got,
-        }),
-        _ => Err(HandshakeRefusal::NoHandshake),
-    }
-}
-
 /// Serves one accepted connection: handshake, then gossip frames until it closes.
 async fn inbound(inner: Arc<Inner>, stream: TcpStream) {
     let peer_addr = stream
@@ -127,7 +113,8 @@ async fn inbound(inner: Arc<Inner>, stream: TcpStream) {
         return;
     };
     let ours = inner.handshake();
-    let theirs = match check_handshake(&ours, Frame::decode(&first, inner.config.max_frame_bytes)) {
+    let decoded = Frame::decode(&first, inner.config.max_frame_bytes);
+    let theirs = match Handshake::from_first_frame(decoded, &ours.cluster) {
         Ok(theirs) => theirs,
         Err(reason) => {
             if reason == HandshakeRefusal::NoHandshake {
@@ -159,7 +146,12 @@ async fn inbound(inner: Arc<Inner>, stream: TcpStream) {
                     member: theirs.member.clone(),
                     message,
                 };
-                if inner.inbound.send(message).await.is_err() {
+                // A full queue slows this connection down; a closing transport ends it.
+                let delivered = tokio::select! {
+                    () = inner.cancel.cancelled() => return,
+                    delivered = inner.inbound.send(message) => delivered,
+                };
+                if delivered.is_err() {
                     return;
                 }
             }
@@ -177,7 +169,7 @@ async fn inbound(inner: Arc<Inner>, stream: TcpStream) {
 
 /// Why an outbound connection could not be used.
 enum ConnectFailure {
-    /// The peer refused our handshake, or we refused its answer.
+    /// The peer refused our handshake (`true`), or we refused its answer (`false`).
     Refused(HandshakeRefusal, bool),
     /// Connecting, writing or reading failed, or timed out.
     Io,
@@ -191,13 +183,8 @@ async fn connect(inner: &Inner, address: &str) -> Result<Connection, ConnectFail
     let _ = stream.set_nodelay(true);
     let mut connection = framed(stream, inner.config.max_frame_bytes);
     let ours = inner.handshake();
-    if !write(
-        inner,
-        &mut connection,
-        Bytes::from(Frame::Handshake(ours.clone()).encode()),
-    )
-    .await
-    {
+    let opening = Bytes::from(Frame::Handshake(ours.clone()).encode());
+    if !write(inner, &mut connection, opening).await {
         return Err(ConnectFailure::Io);
     }
     let reply = tokio::time::timeout(inner.config.handshake_timeout, read(inner, &mut connection))
@@ -205,14 +192,13 @@ async fn connect(inner: &Inner, address: &str) -> Result<Connection, ConnectFail
         .map_err(|_| ConnectFailure::Io)?
         .ok_or(ConnectFailure::Io)?;
     match Frame::decode(&reply, inner.config.max_frame_bytes) {
-        Ok(Frame::HandshakeAccepted(theirs)) => {
-            // The acceptor checked us; check it too, so both sides agree on the refusal.
-            match check_handshake(&ours, Ok(Frame::Handshake(theirs))) {
-                Ok(_) => Ok(connection),
-                Err(reason) => Err(ConnectFailure::Refused(reason, false)),
-            }
-        }
+        // The acceptor checked us; check it too, so that both sides agree on a refusal.
+        Ok(Frame::HandshakeAccepted(theirs)) => match theirs.check(&ours.cluster) {
+            Ok(()) => Ok(connection),
+            Err(reason) => Err(ConnectFailure::Refused(reason, false)),
+        },
         Ok(Frame::HandshakeRefused(reason)) => Err(ConnectFailure::Refused(reason, true)),
+        // An answer in another protocol version: the peer cannot talk with us.
         Err(WireError::UnsupportedVersion { got, .. }) => Err(ConnectFailure::Refused(
             HandshakeRefusal::WrongVersion {
                 expected: PROTOCOL_VERSION,
@@ -227,35 +213,70 @@ async fn connect(inner: &Inner, address: &str) -> Result<Connection, ConnectFail
     }
 }
 
+/// What woke the peer loop up.
+enum Wake {
+    /// The transport closed.
+    Closed,
+    /// The peer closed the connection (it restarted, say), or the connection failed.
+    Lost,
+    /// A frame to send, the queue closed (`Ok(None)`), or nothing to send for
+    /// `idle_timeout` (`Err`).
+    Queue(Result<Option<Bytes>, tokio::time::error::Elapsed>),
+}
+
 /// Writes queued frames to the peer at `address`, connecting on first use and
-/// reconnecting with backoff; ends when the queue closes, after `idle_timeout` without
-/// frames, or when the transport closes.
+/// reconnecting with backoff after a failed attempt or a lost connection; ends when the
+/// queue closes, after `idle_timeout` without frames, or when the transport closes.
+///
+/// A connection is lost when a write fails or takes longer than `write_timeout` (a peer
+/// that stopped reading), or when the peer closes it; the frame being written is dropped
+/// (gossip repairs the loss) and the next one reconnects.
 pub(super) async fn peer_loop(
     inner: Arc<Inner>,
     address: String,
     mut queue: mpsc::Receiver<Bytes>,
     own_sender: mpsc::Sender<Bytes>,
 ) {
-    let mut backoff = inner.config.reconnect_backoff_min;
+    let config = &inner.config;
+    let mut backoff = Backoff::new(config.reconnect_backoff_min, config.reconnect_backoff_max);
     let mut connection: Option<Connection> = None;
+    // No connection attempt before this instant (after a failure or a lost connection).
+    let mut retry_at: Option<Instant> = None;
     loop {
-        let next = tokio::select! {
-            () = inner.cancel.cancelled() => return,
-            next = tokio::time::timeout(inner.config.idle_timeout, queue.recv()) => next,
+        let wake = tokio::select! {
+            () = inner.cancel.cancelled() => Wake::Closed,
+            () = lost(&mut connection) => Wake::Lost,
+            next = tokio::time::timeout(config.idle_timeout, queue.recv()) => Wake::Queue(next),
         };
-        let bytes = match next {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => return,
-            Err(_) => {
+        let bytes = match wake {
+            Wake::Closed | Wake::Queue(Ok(None)) => return,
+            Wake::Queue(Err(_)) => {
                 inner.forget_peer(&address, &own_sender);
                 return;
             }
+            Wake::Lost => {
+                Counters::add(&inner.counters.disconnects, 1);
+                connection = None;
+                retry_at = Some(deadline_after(backoff.next_pause()));
+                continue;
+            }
+            Wake::Queue(Ok(Some(bytes))) => bytes,
         };
         if connection.is_none() {
-            match connect(&inner, &address).await {
+            if let Some(at) = retry_at.take() {
+                tokio::select! {
+                    () = inner.cancel.cancelled() => return,
+                    () = tokio::time::sleep_until(at) => {}
+                }
+            }
+            let attempt = tokio::select! {
+                () = inner.cancel.cancelled() => return,
+                attempt = connect(&inner, &address) => attempt,
+            };
+            match attempt {
                 Ok(c) => {
                     Counters::add(&inner.counters.connects, 1);
-                    backoff = inner.config.reconnect_backoff_min;
+                    backoff.reset();
                     connection = Some(c);
                 }
                 Err(failure) => {
@@ -264,19 +285,12 @@ pub(super) async fn peer_loop(
                         ConnectFailure::Refused(reason, by_peer) => {
                             refused(&inner, &address, reason, by_peer);
                             // A refusal will not change soon: wait the longest delay.
-                            inner.config.reconnect_backoff_max
+                            config.reconnect_backoff_max
                         }
-                        ConnectFailure::Io => {
-                            let pause = jittered(backoff);
-                            backoff = (backoff * 2).min(inner.config.reconnect_backoff_max);
-                            pause
-                        }
+                        ConnectFailure::Io => backoff.next_pause(),
                     };
                     // The frame is dropped: gossip tolerates loss and repairs it.
-                    tokio::select! {
-                        () = inner.cancel.cancelled() => return,
-                        () = tokio::time::sleep(pause) => {}
-                    }
+                    retry_at = Some(deadline_after(pause));
                     continue;
                 }
             }
@@ -284,13 +298,32 @@ pub(super) async fn peer_loop(
         if let Some(c) = connection.as_mut()
             && !write(&inner, c, bytes).await
         {
+            if inner.cancel.is_cancelled() {
+                return;
+            }
+            Counters::add(&inner.counters.disconnects, 1);
             connection = None;
+            retry_at = Some(deadline_after(backoff.next_pause()));
         }
     }
 }
 
-/// `base` plus up to half of it, so that peers do not reconnect in lock step.
-fn jittered(base: Duration) -> Duration {
-    let extra = rand::rng().random_range(0..=base.as_millis() as u64 / 2);
-    base + Duration::from_millis(extra)
+/// Completes when the peer closes `connection` or it fails; never while there is none.
+/// The peer sends nothing on our outbound connection after its handshake answer, so
+/// anything it does send is read and ignored.
+async fn lost(connection: &mut Option<Connection>) {
+    match connection {
+        Some(connection) => while let Some(Ok(_)) = connection.next().await {},
+        None => std::future::pending().await,
+    }
 }
+
+/// `pause` from now; a pause too long to represent is a very long one, not a panic.
+fn deadline_after(pause: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(pause)
+        .unwrap_or_else(|| now + Duration::from_secs(FAR_FUTURE_SECS))
+}
+
+/// About thirty years: "never" for a timer.
+const FAR_FUTURE_SECS: u64 = 30 * 365 * 24 * 3_600;

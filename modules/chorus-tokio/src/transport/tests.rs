@@ -1,13 +1,16 @@
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chorus_core::cluster::ClusterEvent;
-use chorus_core::event_stream::EventStream;
-use chorus_core::gossip::{GossipDelta, GossipMessage, GossipPush};
+use chorus_core::event_stream::{EventStream, Subscription};
+use chorus_core::gossip::{DeltaEntry, GossipDelta, GossipMessage, GossipPush, OwnerDelta};
 use chorus_core::topology::MemberId;
-use chorus_core::wire::{Frame, Handshake, PROTOCOL_VERSION};
+use chorus_core::wire::{Frame, Handshake, HandshakeRefusal, PROTOCOL_VERSION};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 
+use super::backoff::Backoff;
 use super::{TokioTcpTransport, TransportConfig, TransportError};
 
 fn listening(
@@ -232,4 +235,365 @@ fn configuration_rules_are_enforced() {
     config.reconnect_backoff_min = Duration::from_secs(10);
     assert!(config.validate().is_err());
     assert!(TransportConfig::new().validate().is_ok());
+}
+
+/// Polls `check` every 20 ms until it holds or `limit` passes; returns whether it held.
+async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The handshake failures a transport published: reason, refused by the peer.
+type Failures = Arc<Mutex<Vec<(HandshakeRefusal, bool)>>>;
+
+/// A transport of cluster `test` whose handshake failures are collected.
+fn watched(
+    name: &str,
+    config: TransportConfig,
+) -> (
+    TokioTcpTransport,
+    tokio::sync::mpsc::Receiver<super::InboundMessage>,
+    Failures,
+    Subscription<ClusterEvent>,
+) {
+    let events = EventStream::<ClusterEvent>::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let subscription = events.subscribe(move |e| {
+        if let ClusterEvent::HandshakeFailed {
+            reason,
+            refused_by_peer,
+            ..
+        } = e
+        {
+            sink.lock()
+                .unwrap()
+                .push((reason.clone(), *refused_by_peer));
+        }
+    });
+    let (transport, inbound) = TokioTcpTransport::bind(
+        "127.0.0.1:0",
+        "test",
+        MemberId::new(name, 1),
+        config,
+        events,
+    )
+    .unwrap();
+    (transport, inbound, seen, subscription)
+}
+
+/// A push of about `bytes` bytes.
+fn big_push(bytes: usize) -> Frame {
+    Frame::Gossip(GossipMessage::Push(GossipPush {
+        from: MemberId::new("a", 1),
+        delta: GossipDelta {
+            owners: vec![OwnerDelta {
+                member: MemberId::new("a", 1),
+                from: 0,
+                to: 1,
+                entries: vec![DeltaEntry {
+                    key: "big".into(),
+                    seq: 1,
+                    value: vec![7; bytes],
+                }],
+            }],
+        },
+        relays: 0,
+    }))
+}
+
+/// Accepts one connection on `listener` and answers its handshake, as a peer would.
+async fn accept_as_peer(listener: &TcpListener) -> Raw {
+    let (stream, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+        .await
+        .expect("a connection within 5 s")
+        .unwrap();
+    let mut raw = Raw(stream);
+    assert!(matches!(raw.receive().await, Some(Frame::Handshake(_))));
+    let ours = Handshake {
+        cluster: "test".into(),
+        protocol_version: PROTOCOL_VERSION,
+        member: MemberId::new("raw", 1),
+        address: listener.local_addr().unwrap().to_string(),
+    };
+    raw.send(&Frame::HandshakeAccepted(ours)).await;
+    raw
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_of_two_transports_agree() {
+    let (a, _a_inbound) = listening(TransportConfig::new());
+    let (b, mut b_inbound) = listening(TransportConfig::new());
+    let to = b.local_address().to_string();
+    for _ in 0..20 {
+        a.send(&to, &push("a")).unwrap();
+    }
+    for _ in 0..20 {
+        tokio::time::timeout(Duration::from_secs(5), b_inbound.recv())
+            .await
+            .expect("every push arrives")
+            .unwrap();
+    }
+    let (sent, received) = (a.metrics(), b.metrics());
+    assert_eq!(sent.connects, 1);
+    assert_eq!(received.accepts, 1);
+    // A's handshake and pushes are what B read; B's answer is what A read.
+    assert_eq!(sent.frames_out, 21);
+    assert_eq!(sent.frames_out, received.frames_in);
+    assert_eq!(sent.bytes_out, received.bytes_in);
+    assert_eq!(received.frames_out, 1);
+    assert_eq!(sent.frames_in, received.frames_out);
+    assert_eq!(sent.bytes_in, received.bytes_out);
+    let push_bytes = push("a").encode().len() as u64 + 4;
+    assert!(sent.bytes_out > 20 * push_bytes, "{sent:?}");
+    a.close();
+    b.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_protocol_version_is_refused_on_both_sides() {
+    let (newer, _n, newer_saw, _s1) = watched("newer", TransportConfig::new());
+    let (older, _o, older_saw, _s2) = watched("older", TransportConfig::new());
+    newer.set_protocol_version(PROTOCOL_VERSION + 1);
+    newer
+        .send(&older.local_address().to_string(), &push("newer"))
+        .unwrap();
+    let both = eventually(Duration::from_secs(5), || async {
+        !newer_saw.lock().unwrap().is_empty() && !older_saw.lock().unwrap().is_empty()
+    })
+    .await;
+    assert!(both, "both sides publish HandshakeFailed");
+    let reason = HandshakeRefusal::WrongVersion {
+        expected: PROTOCOL_VERSION,
+        got: PROTOCOL_VERSION + 1,
+    };
+    assert_eq!(older_saw.lock().unwrap()[0], (reason.clone(), false));
+    assert_eq!(newer_saw.lock().unwrap()[0], (reason, true));
+    assert_eq!(older.metrics().refusals, 1);
+    assert_eq!(older.metrics().accepts, 0);
+    assert_eq!(newer.metrics().refusals, 1);
+    assert_eq!(newer.metrics().connects, 0);
+    newer.close();
+    older.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_in_another_protocol_version_is_a_refusal_for_the_connecting_side() {
+    let (transport, _inbound, saw, _s) = watched("a", TransportConfig::new());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    transport
+        .send(&listener.local_addr().unwrap().to_string(), &push("a"))
+        .unwrap();
+    let (stream, _) = listener.accept().await.unwrap();
+    let mut peer = Raw(stream);
+    assert!(matches!(peer.receive().await, Some(Frame::Handshake(_))));
+    let mut answer = Frame::HandshakeRefused(HandshakeRefusal::NoHandshake).encode();
+    answer[0] = PROTOCOL_VERSION + 1;
+    peer.send_bytes(&answer).await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            !saw.lock().unwrap().is_empty()
+        })
+        .await
+    );
+    assert_eq!(
+        saw.lock().unwrap()[0],
+        (
+            HandshakeRefusal::WrongVersion {
+                expected: PROTOCOL_VERSION,
+                got: PROTOCOL_VERSION + 1
+            },
+            true
+        )
+    );
+    transport.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_the_peer_closes_is_reopened_for_the_next_frame() {
+    let (transport, _inbound) = listening(TransportConfig::new());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let to = listener.local_addr().unwrap().to_string();
+    transport.send(&to, &push("a")).unwrap();
+    let mut first = accept_as_peer(&listener).await;
+    assert!(matches!(first.receive().await, Some(Frame::Gossip(_))));
+    drop(first); // The peer goes away (a restart, say).
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut second = loop {
+        tokio::select! {
+            accepted = listener.accept() => break Raw(accepted.unwrap().0),
+            () = tokio::time::sleep(Duration::from_millis(20)) => {
+                let _ = transport.send(&to, &push("a"));
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no reconnection");
+    };
+    assert!(matches!(second.receive().await, Some(Frame::Handshake(_))));
+    let m = transport.metrics();
+    assert_eq!(m.connects, 1, "the second handshake is not answered yet");
+    assert!(m.disconnects >= 1, "{m:?}");
+    transport.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stops_reading_is_dropped_after_the_write_timeout_and_reconnected() {
+    let mut config = TransportConfig::new();
+    config.write_timeout = Duration::from_millis(300);
+    config.send_queue_capacity = 4;
+    let (transport, _inbound) = listening(config);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let to = listener.local_addr().unwrap().to_string();
+    let frame = big_push(256 * 1024);
+    transport.send(&to, &frame).unwrap();
+    // Answers the handshake, then never reads again (and stays open).
+    let _stuck = accept_as_peer(&listener).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let _second = loop {
+        tokio::select! {
+            accepted = listener.accept() => break accepted.unwrap().0,
+            () = tokio::time::sleep(Duration::from_millis(20)) => {
+                let _ = transport.send(&to, &frame);
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no reconnection after a write timeout: {:?}",
+            transport.metrics()
+        );
+    };
+    let m = transport.metrics();
+    assert!(m.write_timeouts >= 1, "{m:?}");
+    assert!(m.disconnects >= 1, "{m:?}");
+    transport.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_transport_ends_a_write_blocked_on_a_peer_that_stopped_reading() {
+    let mut config = TransportConfig::new();
+    config.write_timeout = Duration::from_secs(600);
+    config.send_queue_capacity = 2;
+    let (transport, _inbound) = listening(config);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let to = listener.local_addr().unwrap().to_string();
+    let frame = big_push(256 * 1024);
+    transport.send(&to, &frame).unwrap();
+    let mut stuck = accept_as_peer(&listener).await;
+    // Once the queue is full, the connection task is blocked in a write.
+    let blocked = eventually(Duration::from_secs(15), || async {
+        let _ = transport.send(&to, &frame);
+        transport.metrics().queue_full > 0
+    })
+    .await;
+    assert!(
+        blocked,
+        "the peer's buffers filled: {:?}",
+        transport.metrics()
+    );
+    transport.close();
+    // The task dropped its connection: writing to it soon fails (reset by the peer).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut reset = false;
+    while !reset && tokio::time::Instant::now() < deadline {
+        reset = stuck.0.write_all(b"ping").await.is_err();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        reset,
+        "the blocked connection was closed with the transport"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_connection_attempts_back_off() {
+    let (transport, _inbound) = listening(TransportConfig::new());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    for _ in 0..50 {
+        let _ = transport.send(&to, &push("a"));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // 50, 100, 200, 400 ms and more (with jitter) between attempts: at most 5 in a second.
+    let failures = transport.metrics().connect_failures;
+    assert!((2..=6).contains(&failures), "{failures} attempts in 1 s");
+    transport.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_timings_do_not_panic_the_connection_task() {
+    let mut config = TransportConfig::new();
+    config.reconnect_backoff_min = Duration::MAX;
+    config.reconnect_backoff_max = Duration::MAX;
+    config.idle_timeout = Duration::MAX;
+    config.connect_timeout = Duration::MAX;
+    config.handshake_timeout = Duration::MAX;
+    config.write_timeout = Duration::MAX;
+    let (transport, _inbound) = listening(config);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    for _ in 0..10 {
+        let _ = transport.send(&to, &push("a"));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // One attempt, then a very long pause; a task that panicked would have been replaced
+    // by a new one, attempting again.
+    assert_eq!(transport.metrics().connect_failures, 1);
+    transport.close();
+}
+
+#[test]
+fn backoff_doubles_with_jitter_up_to_the_maximum_and_saturates() {
+    let min = Duration::from_millis(50);
+    let max = Duration::from_millis(400);
+    let mut backoff = Backoff::new(min, max);
+    let expected = [50, 100, 200, 400, 400];
+    for base in expected {
+        let pause = backoff.next_pause();
+        let base = Duration::from_millis(base);
+        assert!(
+            pause >= base && pause <= base + base / 2,
+            "{pause:?} for {base:?}"
+        );
+    }
+    backoff.reset();
+    assert!(backoff.next_pause() <= min + min / 2);
+
+    let mut huge = Backoff::new(Duration::MAX / 2, Duration::MAX);
+    for _ in 0..4 {
+        assert!(huge.next_pause() >= Duration::MAX / 2);
+    }
+    assert_eq!(
+        Backoff::new(Duration::MAX, Duration::MAX).next_pause(),
+        Duration::MAX
+    );
+}
+
+#[test]
+fn out_of_range_queues_frames_and_timeouts_are_refused() {
+    let refused = |change: fn(&mut TransportConfig)| {
+        let mut config = TransportConfig::new();
+        change(&mut config);
+        matches!(config.validate(), Err(TransportError::InvalidConfig { .. }))
+    };
+    assert!(refused(|c| c.write_timeout = Duration::ZERO));
+    assert!(refused(|c| c.send_queue_capacity = usize::MAX));
+    assert!(refused(|c| c.inbound_queue_capacity = usize::MAX));
+    assert!(refused(|c| c.max_frame_bytes = usize::MAX));
+    assert!(!refused(
+        |c| c.send_queue_capacity = TransportConfig::MAX_QUEUE_CAPACITY
+    ));
 }

@@ -23,9 +23,11 @@ use super::{InboundMessage, TransportConfig, TransportError, TransportMetrics};
 /// with the reason on both sides and its frames never reach gossip. Frames are
 /// length-prefixed (4 bytes, big endian) and checked against `max_frame_bytes` before any
 /// allocation; a malformed or oversized frame closes that connection only. Outbound
-/// connections are opened on first use, reconnect with exponential backoff and jitter,
-/// and close after `idle_timeout` without traffic. Messages travel on the sender's
-/// outbound connection; inbound connections are read-only.
+/// connections are opened on first use (with `TCP_NODELAY`); one that is lost — the peer
+/// closed it, or a write failed or took longer than `write_timeout` — is reopened for the
+/// next frame after an exponential backoff with jitter, and one idle for `idle_timeout`
+/// closes. Messages travel on the sender's outbound connection; inbound connections are
+/// read-only.
 ///
 /// Cloning gives another handle to the same transport.
 #[derive(Clone)]
@@ -68,7 +70,8 @@ impl TokioTcpTransport {
     /// receiver; handshake failures are published on `events`.
     ///
     /// The advertised address (what peers dial) is the bound address, so binding
-    /// `127.0.0.1:0` advertises the port the system chose.
+    /// `127.0.0.1:0` advertises the port the system chose; see
+    /// [`set_advertised_address`](Self::set_advertised_address) for a wildcard bind.
     pub fn bind(
         address: &str,
         cluster: &str,
@@ -77,20 +80,33 @@ impl TokioTcpTransport {
         events: EventStream<ClusterEvent>,
     ) -> Result<(Self, mpsc::Receiver<InboundMessage>), TransportError> {
         config.validate()?;
-        let bind_error = |reason: String| TransportError::Bind {
+        let listener = std::net::TcpListener::bind(address).map_err(|e| TransportError::Bind {
             address: address.to_string(),
-            reason,
-        };
-        let std_listener =
-            std::net::TcpListener::bind(address).map_err(|e| bind_error(io_reason(&e)))?;
-        std_listener
-            .set_nonblocking(true)
-            .map_err(|e| bind_error(io_reason(&e)))?;
-        let local_addr = std_listener
+            reason: io_reason(&e),
+        })?;
+        Self::from_listener(listener, cluster, member, config, events)
+    }
+
+    /// Like [`bind`](Self::bind), on a listener bound already (by a caller that needed
+    /// the port before creating the member id, say).
+    pub fn from_listener(
+        listener: std::net::TcpListener,
+        cluster: &str,
+        member: MemberId,
+        config: TransportConfig,
+        events: EventStream<ClusterEvent>,
+    ) -> Result<(Self, mpsc::Receiver<InboundMessage>), TransportError> {
+        config.validate()?;
+        let named = listener
             .local_addr()
-            .map_err(|e| bind_error(io_reason(&e)))?;
-        let listener =
-            TcpListener::from_std(std_listener).map_err(|e| bind_error(io_reason(&e)))?;
+            .map_or_else(|_| "the listener".to_string(), |a| a.to_string());
+        let bind_error = |e: &std::io::Error| TransportError::Bind {
+            address: named.clone(),
+            reason: io_reason(e),
+        };
+        listener.set_nonblocking(true).map_err(|e| bind_error(&e))?;
+        let local_addr = listener.local_addr().map_err(|e| bind_error(&e))?;
+        let listener = TcpListener::from_std(listener).map_err(|e| bind_error(&e))?;
         let (inbound, inbound_rx) = mpsc::channel(config.inbound_queue_capacity);
         let inner = Arc::new(Inner {
             local: Mutex::new(Handshake {
@@ -124,6 +140,28 @@ impl TokioTcpTransport {
     /// The address peers dial to reach this node.
     pub fn advertised_address(&self) -> String {
         self.inner.handshake().address
+    }
+
+    /// Changes the address announced in new handshakes: what peers answer to. Set it
+    /// before the first send when the bound address cannot be dialled (`0.0.0.0:7000`
+    /// bound, `10.0.0.5:7000` advertised).
+    pub fn set_advertised_address(&self, address: impl Into<String>) {
+        self.inner
+            .local
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .address = address.into();
+    }
+
+    /// Makes new handshakes announce protocol version `version`: how tests play a peer
+    /// of another version.
+    #[cfg(test)]
+    pub(super) fn set_protocol_version(&self, version: u8) {
+        self.inner
+            .local
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .protocol_version = version;
     }
 
     /// Changes the member id announced in new handshakes (after a rejoin).

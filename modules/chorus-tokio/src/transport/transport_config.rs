@@ -26,9 +26,19 @@ pub struct TransportConfig {
     pub reconnect_backoff_max: Duration,
     /// An outbound connection with nothing to send for this long is closed (default 30 s).
     pub idle_timeout: Duration,
+    /// A write to a peer that takes longer than this — the peer stopped reading and the
+    /// socket buffers are full — drops the connection (default 2 s); the frame is lost
+    /// and the next one reconnects with backoff. Counted in `write_timeouts`.
+    pub write_timeout: Duration,
 }
 
 impl TransportConfig {
+    /// The largest queue capacity accepted, in frames or messages.
+    pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
+
+    /// The largest frame a 4-byte length prefix can announce.
+    pub const MAX_FRAME_BYTES: usize = u32::MAX as usize;
+
     /// The defaults.
     pub fn new() -> Self {
         Self {
@@ -40,6 +50,7 @@ impl TransportConfig {
             reconnect_backoff_min: Duration::from_millis(50),
             reconnect_backoff_max: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(2),
         }
     }
 
@@ -53,16 +64,16 @@ impl TransportConfig {
             }
         };
         rule(
-            self.max_frame_bytes >= 1_024,
-            "max_frame_bytes must be at least 1024",
+            (1_024..=Self::MAX_FRAME_BYTES).contains(&self.max_frame_bytes),
+            "max_frame_bytes must be between 1024 and 4294967295",
         )?;
         rule(
-            self.send_queue_capacity > 0,
-            "send_queue_capacity must be at least 1",
+            (1..=Self::MAX_QUEUE_CAPACITY).contains(&self.send_queue_capacity),
+            "send_queue_capacity must be between 1 and 1048576",
         )?;
         rule(
-            self.inbound_queue_capacity > 0,
-            "inbound_queue_capacity must be at least 1",
+            (1..=Self::MAX_QUEUE_CAPACITY).contains(&self.inbound_queue_capacity),
+            "inbound_queue_capacity must be between 1 and 1048576",
         )?;
         rule(
             !self.connect_timeout.is_zero(),
@@ -77,7 +88,11 @@ impl TransportConfig {
                 && self.reconnect_backoff_min <= self.reconnect_backoff_max,
             "reconnect_backoff_min must be above 0 and at most reconnect_backoff_max",
         )?;
-        rule(!self.idle_timeout.is_zero(), "idle_timeout must be above 0")
+        rule(!self.idle_timeout.is_zero(), "idle_timeout must be above 0")?;
+        rule(
+            !self.write_timeout.is_zero(),
+            "write_timeout must be above 0",
+        )
     }
 }
 

@@ -24,6 +24,11 @@ pub struct TransportMetrics {
     pub decode_errors: u64,
     /// Frames not queued because the peer's queue was full.
     pub queue_full: u64,
+    /// Writes that took longer than `write_timeout` (each dropped its connection).
+    pub write_timeouts: u64,
+    /// Established outbound connections lost: the peer closed it, or a write failed or
+    /// timed out. The next frame reconnects, after a backoff.
+    pub disconnects: u64,
 }
 
 /// The live counters behind [`TransportMetrics`].
@@ -39,6 +44,8 @@ pub(crate) struct Counters {
     pub(crate) refusals: AtomicU64,
     pub(crate) decode_errors: AtomicU64,
     pub(crate) queue_full: AtomicU64,
+    pub(crate) write_timeouts: AtomicU64,
+    pub(crate) disconnects: AtomicU64,
 }
 
 impl Counters {
@@ -59,6 +66,8 @@ impl Counters {
             refusals: read(&self.refusals),
             decode_errors: read(&self.decode_errors),
             queue_full: read(&self.queue_full),
+            write_timeouts: read(&self.write_timeouts),
+            disconnects: read(&self.disconnects),
         }
     }
 }
