@@ -14,8 +14,9 @@ use crate::{ClusterBuilder, ClusterEvents, GossipHandle, NodeError};
 /// A running chorus node: the facade users hold.
 ///
 /// Built with [`Cluster::builder`]. [`shutdown`](Self::shutdown) leaves gracefully (peers
-/// block the node at once); dropping the node without it stops its tasks abruptly, and
-/// peers detect the departure by heartbeat expiration.
+/// block the node at once); dropping the node without it stops its tasks abruptly — the
+/// listener and every connection close, the port is free again a moment later — and peers
+/// detect the departure by heartbeat expiration, as after a crash.
 pub struct Cluster {
     extension: Arc<ClusterExtension>,
     gossip: GossipHandle,
@@ -135,20 +136,31 @@ impl Cluster {
         self.extension.metrics()
     }
 
-    /// Leaves the cluster gracefully — every peer is told and acknowledges, so they block
-    /// this node at once — then stops pub/sub, gossip and the transport.
+    /// Leaves the cluster gracefully, then stops pub/sub, gossip and the transport.
+    ///
+    /// The node writes its left key and sends it to every live peer, again each request
+    /// timeout to those that have not answered, until all acknowledged — each blocks the
+    /// node at once — or `leave_timeout` passed. In the second case the node stops anyway
+    /// and the result is [`NodeError::LeaveTimedOut`] with the peers that did not
+    /// acknowledge (they block it after their heartbeat expiration). The listener is
+    /// released before this returns.
     pub async fn shutdown(mut self) -> Result<(), NodeError> {
         self.running = false;
-        let left = tokio::time::timeout(self.leave_timeout, self.gossip.leave()).await;
+        // The loop answers by the deadline itself; the margin only guards against a loop
+        // that no longer answers at all.
+        let guard = self.leave_timeout.saturating_add(Duration::from_secs(1));
+        let left = tokio::time::timeout(guard, self.gossip.leave(self.leave_timeout))
+            .await
+            .unwrap_or_else(|_| {
+                Err(NodeError::LeaveTimedOut {
+                    waited_ms: guard.as_millis() as u64,
+                    unacknowledged: Vec::new(),
+                })
+            });
         let stopped = self.extension.shutdown();
         self.transport.close_and_wait().await;
-        match left {
-            Err(_) => Err(NodeError::LeaveTimedOut {
-                waited_ms: self.leave_timeout.as_millis() as u64,
-            }),
-            Ok(Err(e)) => Err(e.into()),
-            Ok(Ok(())) => stopped.map_err(NodeError::from),
-        }
+        left?;
+        stopped.map_err(NodeError::from)
     }
 
     /// Stops the node at once without telling anyone, as a crash would.

@@ -34,6 +34,7 @@ const EVENT_REPLAY: usize = 256;
 pub struct ClusterBuilder {
     name: Option<String>,
     bind: String,
+    advertise: Option<String>,
     seeds: Vec<String>,
     cluster_name: String,
     kinds: Vec<String>,
@@ -51,6 +52,7 @@ impl ClusterBuilder {
         Self {
             name: None,
             bind: "127.0.0.1:0".to_string(),
+            advertise: None,
             seeds: Vec::new(),
             cluster_name: "chorus".to_string(),
             kinds: Vec::new(),
@@ -64,7 +66,9 @@ impl ClusterBuilder {
         }
     }
 
-    /// The member name (default: `node-` and the bound port).
+    /// The member name (default: `node-` and the bound port, `node-7000`, the system's
+    /// choice when binding port 0). Members are told apart by name and incarnation, and
+    /// ports repeat across hosts: give nodes on several hosts a name of their own.
     #[must_use]
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
@@ -75,6 +79,16 @@ impl ClusterBuilder {
     #[must_use]
     pub fn bind(mut self, address: impl Into<String>) -> Self {
         self.bind = address.into();
+        self
+    }
+
+    /// The address peers dial to reach this node (default: the bound address): a host
+    /// (`10.0.0.5`, `db1.example`; the bound port is added) or `HOST:PORT`. Needed when
+    /// binding a wildcard address (`0.0.0.0:7000`), which peers cannot dial: such a node
+    /// refuses to start without it.
+    #[must_use]
+    pub fn advertise(mut self, address: impl Into<String>) -> Self {
+        self.advertise = Some(address.into());
         self
     }
 
@@ -136,8 +150,10 @@ impl ClusterBuilder {
         self
     }
 
-    /// How long [`Cluster::shutdown`] waits for peers to acknowledge the leave
-    /// (default 2 s).
+    /// How long [`Cluster::shutdown`] waits for every peer to acknowledge the leave
+    /// (default 2 s); the leave is sent again each request timeout to peers that have not
+    /// answered. Past it, `shutdown` stops the node anyway and returns
+    /// `NodeError::LeaveTimedOut` with the peers that did not acknowledge.
     #[must_use]
     pub fn leave_timeout(mut self, timeout: Duration) -> Self {
         self.leave_timeout = timeout;
@@ -145,7 +161,7 @@ impl ClusterBuilder {
     }
 
     /// Events buffered per [`Cluster::events`] stream before newer ones are dropped
-    /// (default 1,024).
+    /// (default 1,024; from 1 to 1,048,576, a value outside is brought to the bound).
     #[must_use]
     pub fn event_buffer(mut self, events: usize) -> Self {
         self.event_buffer = events;
@@ -166,10 +182,7 @@ impl ClusterBuilder {
     /// and the error says which step failed (`bind 127.0.0.1:7000 failed: address in use`).
     pub async fn start(self) -> Result<Cluster, ClusterError> {
         let incarnation = self.incarnation.unwrap_or_else(now_millis);
-        let name = self
-            .name
-            .clone()
-            .unwrap_or_else(|| default_name(&self.bind));
+        let (name, bind, listener) = self.name_and_listener();
         let member = MemberId::new(&name, incarnation);
         let events = self
             .events
@@ -179,7 +192,8 @@ impl ClusterBuilder {
         let gossip = gossiper.handle();
         let provider = LocalClusterProvider::new(
             LocalClusterProviderConfig {
-                bind: self.bind.clone(),
+                bind,
+                advertise: self.advertise.clone(),
                 seeds: self.seeds.clone(),
                 cluster_name: self.cluster_name.clone(),
                 member: member.clone(),
@@ -191,6 +205,10 @@ impl ClusterBuilder {
             gossip.clone(),
             events.clone(),
         );
+        let provider = match listener {
+            Some(listener) => provider.with_listener(listener),
+            None => provider,
+        };
         let mut config = ClusterConfig::new(self.cluster_name.clone(), member);
         for kind in &self.kinds {
             if !config.kinds.contains(kind) {
@@ -225,17 +243,38 @@ impl ClusterBuilder {
     }
 }
 
+impl ClusterBuilder {
+    /// The member name, the address the provider binds, and the listener bound already.
+    ///
+    /// Without a name, the node is named after the port it binds, which is only known
+    /// once bound (port 0): the address is bound here, and the listener handed to the
+    /// provider. If binding fails here, the provider tries again and reports the failure
+    /// as `StartupFailed`, as with a name.
+    fn name_and_listener(&self) -> (String, String, Option<std::net::TcpListener>) {
+        if let Some(name) = &self.name {
+            return (name.clone(), self.bind.clone(), None);
+        }
+        let bound = std::net::TcpListener::bind(&self.bind)
+            .and_then(|listener| listener.local_addr().map(|address| (listener, address)));
+        match bound {
+            Ok((listener, address)) => (
+                format!("node-{}", address.port()),
+                address.to_string(),
+                Some(listener),
+            ),
+            Err(_) => (default_name(&self.bind), self.bind.clone(), None),
+        }
+    }
+}
+
 fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(1, |d| d.as_millis() as u64)
 }
 
+/// The name of a node whose address could not be bound (it will not start anyway).
 fn default_name(bind: &str) -> String {
     let port = bind.rsplit(':').next().unwrap_or("0");
-    if port == "0" {
-        format!("node-{:04x}", now_millis() & 0xffff)
-    } else {
-        format!("node-{port}")
-    }
+    format!("node-{port}")
 }

@@ -20,9 +20,12 @@ pub struct ClusterEvents {
     _subscription: Subscription<ClusterEvent>,
 }
 
+/// The largest buffer of a stream, in events.
+pub(crate) const MAX_EVENT_BUFFER: usize = 1 << 20;
+
 impl ClusterEvents {
     pub(crate) fn new(events: &EventStream<ClusterEvent>, buffer: usize) -> Self {
-        let (sender, receiver) = mpsc::channel(buffer.max(1));
+        let (sender, receiver) = mpsc::channel(buffer.clamp(1, MAX_EVENT_BUFFER));
         let dropped = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&dropped);
         let subscription = events.subscribe(move |event| {

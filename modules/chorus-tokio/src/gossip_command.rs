@@ -1,10 +1,13 @@
 //! What the gossip loop is asked to do.
 
+use std::time::Duration;
+
 use chorus_core::consensus::{ConsensusCheck, ConsensusHandle};
 use chorus_core::gossip::{GossipMetrics, GossipNode, GossiperError};
 use chorus_core::topology::{ClusterTopology, MemberId};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::NodeError;
 use crate::transport::{InboundMessage, TokioTcpTransport};
 
 /// A reply channel.
@@ -55,8 +58,10 @@ pub(crate) enum GossipCommand {
     Transport {
         reply: Reply<TokioTcpTransport>,
     },
-    /// Leave gracefully; the reply comes once every peer acknowledged (or timed out).
+    /// Leave gracefully; the reply comes once every peer acknowledged, or after `timeout`
+    /// with the peers that did not.
     Leave {
-        reply: Reply<Result<(), GossiperError>>,
+        timeout: Duration,
+        reply: Reply<Result<(), NodeError>>,
     },
 }

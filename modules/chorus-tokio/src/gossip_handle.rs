@@ -1,10 +1,12 @@
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use chorus_core::consensus::{ConsensusCheck, ConsensusHandle};
 use chorus_core::gossip::{GossipMetrics, GossipNode, GossiperError};
 use chorus_core::topology::{ClusterTopology, MemberId};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::NodeError;
 use crate::gossip_command::GossipCommand;
 use crate::transport::{InboundMessage, TokioTcpTransport};
 
@@ -125,9 +127,13 @@ impl GossipHandle {
         self.ask(|reply| GossipCommand::Transport { reply }).await
     }
 
-    /// Leaves the cluster gracefully; returns once every peer acknowledged the leave or
-    /// its request timed out.
-    pub async fn leave(&self) -> Result<(), GossiperError> {
-        self.ask(|reply| GossipCommand::Leave { reply }).await?
+    /// Leaves the cluster gracefully: writes the left key and sends it to every live
+    /// peer, again each request timeout to those that did not answer. Returns once every
+    /// peer acknowledged the leave, or after `timeout` with
+    /// [`NodeError::LeaveTimedOut`] naming those that did not. The node gossips no more
+    /// either way; calling it again waits for the same acknowledgements.
+    pub async fn leave(&self, timeout: Duration) -> Result<(), NodeError> {
+        self.ask(|reply| GossipCommand::Leave { timeout, reply })
+            .await?
     }
 }

@@ -1,3 +1,8 @@
+#[cfg(test)]
+mod tests;
+
+use std::net::{IpAddr, SocketAddr};
+
 use chorus_core::cluster::ClusterEvent;
 use chorus_core::event_stream::EventStream;
 use chorus_core::gossip::GossipNode;
@@ -14,15 +19,24 @@ use crate::transport::{TokioTcpTransport, TransportError};
 /// `ClusterExtension` applies it.
 ///
 /// A bind failure (address in use, say) fails `start` with `ProviderError::Bind`, which
-/// makes `ClusterCore` publish `StartupFailed` with the reason. Stopping closes the
-/// transport; a graceful leave is done before, by `Cluster::shutdown`, which waits until
-/// every peer acknowledged it.
+/// makes `ClusterCore` publish `StartupFailed` with the reason; so does a wildcard bind
+/// (`0.0.0.0:7000`) without an advertised address, with `ProviderError::Config`.
+///
+/// Stopping closes the transport at once. The graceful leave is not part of `stop`:
+/// `ClusterProvider::stop` is synchronous and runs under the `ClusterCore` lock, where
+/// waiting for peers' acknowledgements would block the runtime the gossip loop needs to
+/// receive them. [`Cluster::shutdown`](crate::Cluster::shutdown) leaves first (it waits,
+/// asynchronously, until every peer acknowledged or the leave timeout passed) and then
+/// stops the core; users of `ClusterExtension` without a `Cluster` call
+/// [`GossipHandle::leave`] before `ClusterExtension::shutdown` for the same effect.
 #[derive(Debug)]
 pub struct LocalClusterProvider {
     config: LocalClusterProviderConfig,
     gossip: GossipHandle,
     events: EventStream<ClusterEvent>,
     transport: Option<TokioTcpTransport>,
+    /// A listener bound by the caller, used by the next start instead of binding.
+    listener: Option<std::net::TcpListener>,
 }
 
 impl LocalClusterProvider {
@@ -37,7 +51,50 @@ impl LocalClusterProvider {
             gossip,
             events,
             transport: None,
+            listener: None,
         }
+    }
+
+    /// Makes the next start use `listener`, bound already, instead of binding
+    /// `config.bind` (the builder binds first to name a node after its port).
+    #[must_use]
+    pub fn with_listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+}
+
+/// The address to announce to peers for a listener bound at `bound`: `advertise` if set
+/// — a host (the bound port is added) or `HOST:PORT` — otherwise the bound address, which
+/// must then not be a wildcard (`0.0.0.0`, `::`) peers cannot dial.
+fn advertised_address(bound: SocketAddr, advertise: Option<&str>) -> Result<String, ProviderError> {
+    let Some(advertise) = advertise else {
+        if bound.ip().is_unspecified() {
+            return Err(ProviderError::Config {
+                reason: format!(
+                    "bound {bound}, a wildcard address peers cannot dial: set the address to advertise (ClusterBuilder::advertise, --advertise)"
+                ),
+            });
+        }
+        return Ok(bound.to_string());
+    };
+    if let Ok(ip) = advertise.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, bound.port()).to_string());
+    }
+    if !advertise.is_empty() && !advertise.contains(':') {
+        return Ok(format!("{advertise}:{}", bound.port()));
+    }
+    let valid = advertise
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+    if valid {
+        Ok(advertise.to_string())
+    } else {
+        Err(ProviderError::Config {
+            reason: format!(
+                "advertised address {advertise:?} is neither a host nor HOST:PORT with a port from 1 to 65535"
+            ),
+        })
     }
 }
 
@@ -47,19 +104,35 @@ impl ClusterProvider for LocalClusterProvider {
             return Err(ProviderError::AlreadyStarted);
         }
         let config = &self.config;
-        let (transport, inbound) = TokioTcpTransport::bind(
-            &config.bind,
-            &config.cluster_name,
-            config.member.clone(),
-            config.transport.clone(),
-            self.events.clone(),
-        )
-        .map_err(|e| match e {
+        let bound = match self.listener.take() {
+            Some(listener) => TokioTcpTransport::from_listener(
+                listener,
+                &config.cluster_name,
+                config.member.clone(),
+                config.transport.clone(),
+                self.events.clone(),
+            ),
+            None => TokioTcpTransport::bind(
+                &config.bind,
+                &config.cluster_name,
+                config.member.clone(),
+                config.transport.clone(),
+                self.events.clone(),
+            ),
+        };
+        let (transport, inbound) = bound.map_err(|e| match e {
             TransportError::Bind { address, reason } => ProviderError::Bind { address, reason },
             other => ProviderError::Config {
                 reason: other.to_string(),
             },
         })?;
+        match advertised_address(transport.local_address(), config.advertise.as_deref()) {
+            Ok(address) => transport.set_advertised_address(address),
+            Err(e) => {
+                transport.close();
+                return Err(e);
+            }
+        }
         let member = Member::new(config.member.clone(), transport.advertised_address())
             .with_kinds(config.kinds.iter().cloned());
         let node = GossipNode::new(

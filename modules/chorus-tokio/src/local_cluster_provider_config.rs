@@ -8,6 +8,11 @@ use crate::transport::TransportConfig;
 pub struct LocalClusterProviderConfig {
     /// The address to bind (`127.0.0.1:0` lets the system choose a port).
     pub bind: String,
+    /// The address peers dial to reach this node: a host (`10.0.0.5`, `db1.example`; the
+    /// bound port is added) or `HOST:PORT` (`None`: the bound address). Needed when
+    /// `bind` is a wildcard such as `0.0.0.0:7000`, which peers cannot dial: the provider
+    /// refuses to start with a wildcard bind and no advertised address.
+    pub advertise: Option<String>,
     /// Addresses of nodes to join through.
     pub seeds: Vec<String>,
     /// The cluster's name; nodes of another cluster are refused at the handshake.

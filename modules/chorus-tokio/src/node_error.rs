@@ -2,6 +2,7 @@ use std::fmt;
 
 use chorus_core::cluster::ClusterError;
 use chorus_core::gossip::GossiperError;
+use chorus_core::topology::MemberId;
 
 /// Why a call on a running [`Cluster`](crate::Cluster) failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,11 +11,15 @@ pub enum NodeError {
     Gossip(GossiperError),
     /// A lifecycle step failed.
     Cluster(ClusterError),
-    /// The graceful leave was not acknowledged by every peer in time; the node shut down
-    /// anyway and peers will notice by heartbeat expiration.
+    /// The graceful leave was not acknowledged by every peer within the leave timeout
+    /// (the request to each was repeated until then); the node shut down anyway. The
+    /// peers that acknowledged blocked the node at once; the others will block it after
+    /// their heartbeat expiration, or are gone themselves.
     LeaveTimedOut {
         /// How long it waited, in milliseconds.
         waited_ms: u64,
+        /// The peers that did not acknowledge, sorted.
+        unacknowledged: Vec<MemberId>,
     },
 }
 
@@ -23,10 +28,28 @@ impl fmt::Display for NodeError {
         match self {
             Self::Gossip(e) => write!(f, "gossip: {e}"),
             Self::Cluster(e) => write!(f, "cluster: {e}"),
-            Self::LeaveTimedOut { waited_ms } => write!(
+            Self::LeaveTimedOut {
+                waited_ms,
+                unacknowledged,
+            } if unacknowledged.is_empty() => write!(
                 f,
-                "leave not acknowledged by every peer within {waited_ms} ms; peers will detect the departure by timeout"
+                "leave not confirmed within {waited_ms} ms (the gossip loop did not answer); peers will detect the departure by heartbeat expiration"
             ),
+            Self::LeaveTimedOut {
+                waited_ms,
+                unacknowledged,
+            } => {
+                write!(f, "leave not acknowledged within {waited_ms} ms by ")?;
+                for (i, member) in unacknowledged.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{member}")?;
+                }
+                f.write_str(
+                    "; they will detect the departure by heartbeat expiration (raise leave_timeout if they are merely slow)",
+                )
+            }
         }
     }
 }

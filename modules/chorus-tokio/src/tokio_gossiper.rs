@@ -1,4 +1,6 @@
 mod gossip_loop;
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -9,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use self::gossip_loop::Attached;
 use crate::gossip_command::GossipCommand;
 use crate::gossip_handle::GossipHandle;
 
@@ -23,12 +26,19 @@ const COMMAND_QUEUE: usize = 256;
 /// The node itself comes from the [`LocalClusterProvider`](crate::LocalClusterProvider),
 /// which creates it once it has bound its address; until then the loop waits. Other
 /// components talk to the loop through a [`GossipHandle`].
+///
+/// [`stop`](Gossiper::stop) pauses the loop and keeps the node: a later
+/// [`start`](Gossiper::start) resumes it where it was (same member, state and transport),
+/// unless the provider closed the transport meanwhile, in which case the loop waits for
+/// the provider to attach a new node, as at the first start.
 pub struct TokioGossiper {
     config: GossipConfig,
     events: EventStream<ClusterEvent>,
     commands: Arc<Mutex<mpsc::Sender<GossipCommand>>>,
     pending: Option<mpsc::Receiver<GossipCommand>>,
-    running: Option<(CancellationToken, JoinHandle<()>)>,
+    running: Option<(CancellationToken, JoinHandle<Option<Attached>>)>,
+    /// The loop of the last stop, which hands its node back when it ends.
+    stopped: Option<JoinHandle<Option<Attached>>>,
 }
 
 impl TokioGossiper {
@@ -41,6 +51,7 @@ impl TokioGossiper {
             commands: Arc::new(Mutex::new(sender)),
             pending: Some(receiver),
             running: None,
+            stopped: None,
         }
     }
 
@@ -72,6 +83,7 @@ impl Gossiper for TokioGossiper {
         });
         let cancel = CancellationToken::new();
         let task = runtime.spawn(gossip_loop::run(
+            self.stopped.take(),
             receiver,
             self.events.clone(),
             cancel.clone(),
@@ -82,10 +94,11 @@ impl Gossiper for TokioGossiper {
     }
 
     fn stop(&mut self) -> Result<(), GossiperError> {
-        let Some((cancel, _task)) = self.running.take() else {
+        let Some((cancel, task)) = self.running.take() else {
             return Err(GossiperError::NotStarted);
         };
         cancel.cancel();
+        self.stopped = Some(task);
         Ok(())
     }
 }

@@ -1,19 +1,21 @@
 //! Nodes over real TCP on 127.0.0.1, in one process: join and consensus, key
-//! dissemination, crash detection, graceful leave, foreign clusters, restarts, bind
-//! failures. Every wait is bounded; every node is stopped.
+//! dissemination, crash detection, graceful leave (acknowledged or timed out), foreign
+//! clusters, restarts and reconnection, dropped nodes, bind failures, counters, absurd
+//! settings. Every wait is bounded; every node is stopped.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chorus_core::cluster::{ClusterError, ClusterEvent};
 use chorus_core::event_stream::EventStream;
-use chorus_core::gossip::GossipConfig;
+use chorus_core::gossip::{GossipConfig, GossiperError};
 use chorus_core::provider::ProviderError;
 use chorus_core::topology::MemberId;
 use chorus_core::wire::HandshakeRefusal;
-use chorus_tokio::Cluster;
+use chorus_tokio::transport::TransportConfig;
+use chorus_tokio::{Cluster, NodeError};
 
 /// Polls `check` every 25 ms until it holds or `limit` passes; returns whether it held.
 async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
@@ -234,6 +236,7 @@ async fn a_restarted_node_rejoins_as_a_new_incarnation() {
     let old = nodes.pop().unwrap();
     let old_id = old.member_id().await.unwrap();
     let address = old.address();
+    let before: Vec<_> = nodes.iter().map(Cluster::transport_metrics).collect();
     old.abort();
     // Like a crashed process, an aborted node releases its port a moment later.
     let mut restarted = None;
@@ -270,6 +273,22 @@ async fn a_restarted_node_rejoins_as_a_new_incarnation() {
     assert!(
         rejoined,
         "the new incarnation replaced the old one everywhere"
+    );
+    // The survivors' connections to the old process broke; they dialled the new one.
+    let reconnected = eventually(Duration::from_secs(5), || async {
+        nodes
+            .iter()
+            .zip(&before)
+            .all(|(n, before)| n.transport_metrics().connects > before.connects)
+    })
+    .await;
+    assert!(reconnected, "every survivor connected to the new process");
+    assert!(
+        nodes
+            .iter()
+            .zip(&before)
+            .any(|(n, before)| n.transport_metrics().disconnects > before.disconnects),
+        "the broken connections were noticed"
     );
     shutdown_all(nodes).await;
 }
@@ -312,4 +331,218 @@ async fn after_a_graceful_shutdown_the_address_can_be_bound_again_at_once() {
     let address = node.address();
     node.shutdown().await.unwrap();
     std::net::TcpListener::bind(&address).expect("the listener was released");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leave_a_peer_cannot_acknowledge_times_out_and_names_that_peer() {
+    // With a one-minute expiration nobody notices the crash below during the test.
+    let mut config = GossipConfig::new();
+    config.heartbeat_expiration_ms = 60_000;
+    config.request_timeout_ms = 300;
+    let first = node_with("t0", &[], config).await;
+    let seed = vec![first.address()];
+    let crashed = node_with("t1", &seed, config).await;
+    let leaver = Cluster::builder()
+        .name("t2")
+        .seeds(seed.clone())
+        .gossip_config(config)
+        .leave_timeout(Duration::from_millis(1_500))
+        .start()
+        .await
+        .unwrap();
+    let nodes = [&first, &crashed, &leaver];
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            nodes.iter().all(|c| c.members().len() == 3)
+        })
+        .await
+    );
+    let crashed_id = crashed.member_id().await.unwrap();
+    let leaver_id = leaver.member_id().await.unwrap();
+    crashed.abort();
+    let started = Instant::now();
+    let result = leaver.shutdown().await;
+    let took = started.elapsed();
+    let Err(NodeError::LeaveTimedOut {
+        waited_ms,
+        unacknowledged,
+    }) = result
+    else {
+        panic!("expected a leave timeout, got {result:?}");
+    };
+    assert_eq!(waited_ms, 1_500);
+    assert_eq!(unacknowledged, vec![crashed_id.clone()]);
+    assert!(
+        took >= Duration::from_millis(1_400),
+        "it kept trying until the leave timeout, not one request timeout: {took:?}"
+    );
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    let message = NodeError::LeaveTimedOut {
+        waited_ms,
+        unacknowledged,
+    }
+    .to_string();
+    assert!(message.contains(&crashed_id.to_string()), "{message}");
+    // The peer that did acknowledge blocked the leaver at once.
+    let t = first.topology();
+    assert!(t.blocked().contains(&leaver_id) && !t.contains(&leaver_id));
+    shutdown_all(vec![first]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_node_without_shutdown_stops_its_tasks_and_frees_its_port() {
+    let mut nodes = cluster_of(3).await;
+    let dropped = nodes.pop().unwrap();
+    let dropped_id = dropped.member_id().await.unwrap();
+    let address = dropped.address();
+    let gossip = dropped.gossip().clone();
+    let transport = gossip.transport().await.unwrap();
+    drop(dropped);
+    assert!(transport.is_closed(), "the transport closed with the node");
+    let stopped = eventually(Duration::from_secs(2), || async {
+        gossip.member_id().await == Err(GossiperError::NotStarted)
+    })
+    .await;
+    assert!(stopped, "the gossip loop ended");
+    let freed = eventually(Duration::from_secs(2), || async {
+        std::net::TcpListener::bind(&address).is_ok()
+    })
+    .await;
+    assert!(freed, "the port can be bound again");
+    let blocked = eventually(Duration::from_secs(15), || async {
+        nodes.iter().all(|n| {
+            let t = n.topology();
+            t.members().len() == 2 && t.blocked().contains(&dropped_id)
+        })
+    })
+    .await;
+    assert!(blocked, "the others blocked the dropped node");
+    shutdown_all(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transport_counters_move_and_two_nodes_agree_on_them() {
+    let a = node("ca", &[]).await;
+    let b = node("cb", &[a.address()]).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            a.members().len() == 2 && b.members().len() == 2
+        })
+        .await
+    );
+    // A few rounds of traffic both ways.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (ma, mb) = (a.transport_metrics(), b.transport_metrics());
+    for m in [&ma, &mb] {
+        assert!(m.connects >= 1 && m.accepts >= 1, "{m:?}");
+        assert!(m.frames_out > 4 && m.frames_in > 4, "{m:?}");
+        assert!(m.bytes_out > 100 && m.bytes_in > 100, "{m:?}");
+        assert_eq!(m.decode_errors, 0);
+    }
+    // What one sent is what the other read, but for what is in flight at the snapshot.
+    let close = |out: u64, read: u64, slack: u64| out.abs_diff(read) <= slack.max(out / 10);
+    assert!(close(ma.frames_out, mb.frames_in, 4), "{ma:?} vs {mb:?}");
+    assert!(close(mb.frames_out, ma.frames_in, 4), "{ma:?} vs {mb:?}");
+    assert!(close(ma.bytes_out, mb.bytes_in, 2_048), "{ma:?} vs {mb:?}");
+    assert!(close(mb.bytes_out, ma.bytes_in, 2_048), "{ma:?} vs {mb:?}");
+    assert_eq!(ma.connects, mb.accepts);
+    assert_eq!(mb.connects, ma.accepts);
+    shutdown_all(vec![b, a]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unnamed_node_is_named_after_the_port_it_bound() {
+    let node = Cluster::builder().start().await.unwrap();
+    let id = node.member_id().await.unwrap();
+    assert_eq!(id.name(), format!("node-{}", node.local_address().port()));
+    node.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_advertised_host_is_what_peers_dial() {
+    let a = Cluster::builder()
+        .name("adv")
+        .bind("127.0.0.1:0")
+        .advertise("localhost")
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        a.address(),
+        format!("localhost:{}", a.local_address().port())
+    );
+    let b = node("dialer", &[a.address()]).await;
+    let joined = eventually(Duration::from_secs(10), || async {
+        a.members().len() == 2 && b.members().len() == 2
+    })
+    .await;
+    assert!(joined);
+    assert!(b.members().iter().any(|m| m.address() == a.address()));
+    shutdown_all(vec![b, a]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_settings_do_not_panic_a_node() {
+    let gossip = GossipConfig {
+        gossip_interval_ms: u64::MAX,
+        heartbeat_interval_ms: u64::MAX,
+        heartbeat_expiration_ms: u64::MAX,
+        request_timeout_ms: u64::MAX - 1,
+        blocked_retention_ms: u64::MAX,
+        fan_out: usize::MAX,
+        push_fan_out: usize::MAX,
+        broadcast_max_peers: usize::MAX,
+        max_entries_per_message: usize::MAX,
+        seed_probe_rounds: u32::MAX,
+        ..GossipConfig::new()
+    };
+    gossip.validate().expect("absurd, yet valid");
+    let mut transport = TransportConfig::new();
+    transport.connect_timeout = Duration::MAX;
+    transport.handshake_timeout = Duration::MAX;
+    transport.reconnect_backoff_min = Duration::MAX;
+    transport.reconnect_backoff_max = Duration::MAX;
+    transport.idle_timeout = Duration::MAX;
+    transport.write_timeout = Duration::MAX;
+    let start = |seeds: Vec<String>, name: &str| {
+        Cluster::builder()
+            .name(name)
+            .seeds(seeds)
+            .gossip_config(gossip)
+            .transport_config(transport.clone())
+            .leave_timeout(Duration::MAX)
+            .event_buffer(usize::MAX)
+            .start()
+    };
+    let a = start(Vec::new(), "a").await.unwrap();
+    let b = start(vec![a.address()], "b").await.unwrap();
+    let _events = (a.events(), b.events());
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            a.members().len() == 2 && b.members().len() == 2
+        })
+        .await,
+        "they join on the first round and the announcement"
+    );
+    b.set("app.k", b"v").await.unwrap();
+    let owner = b.member_id().await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            a.get(&owner, "app.k").await.ok().flatten().is_some()
+        })
+        .await
+    );
+    for node in [&a, &b] {
+        node.gossip_metrics()
+            .await
+            .expect("the gossip loop still runs");
+    }
+    tokio::time::timeout(Duration::from_secs(5), b.shutdown())
+        .await
+        .expect("a acknowledges at once")
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), a.shutdown())
+        .await
+        .unwrap()
+        .unwrap();
 }

@@ -1,50 +1,87 @@
 //! The task that owns the gossip node.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chorus_core::cluster::ClusterEvent;
 use chorus_core::event_stream::EventStream;
 use chorus_core::gossip::{GossipConfig, GossipNode, GossipOutput, GossiperError};
 use chorus_core::wire::Frame;
 use tokio::sync::mpsc;
-use tokio::time::MissedTickBehavior;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::NodeError;
 use crate::gossip_command::{GossipCommand, Reply};
 use crate::transport::{InboundMessage, TokioTcpTransport};
 
-/// Waits for the provider to attach a node, then runs it until cancelled.
+/// About thirty years: "never" for a timer.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3_600);
+
+/// What the provider handed over, kept across a stop and a start of the gossiper.
+pub(super) struct Attached {
+    node: GossipNode,
+    transport: TokioTcpTransport,
+    inbound: mpsc::Receiver<InboundMessage>,
+    /// The node's clock: `now` is the time since it was attached.
+    clock: Instant,
+}
+
+/// Runs the node until cancelled, then hands it back for a later start.
+///
+/// The node is the one the previous run of the loop (`previous`, after a stop) left, if
+/// its transport is still open; otherwise the loop waits for the provider to attach one.
 pub(super) async fn run(
+    previous: Option<JoinHandle<Option<Attached>>>,
     mut commands: mpsc::Receiver<GossipCommand>,
     events: EventStream<ClusterEvent>,
     cancel: CancellationToken,
     config: GossipConfig,
-) {
-    let attached = loop {
-        let command = tokio::select! {
-            () = cancel.cancelled() => return,
-            command = commands.recv() => command,
-        };
-        match command {
-            Some(GossipCommand::Attach {
-                node,
-                transport,
-                inbound,
-            }) => break (node, transport, inbound),
-            Some(other) => refuse(other),
-            None => return,
-        }
+) -> Option<Attached> {
+    let resumed = match previous {
+        // A stopped loop ends as soon as it sees its cancellation.
+        Some(task) => task.await.ok().flatten(),
+        None => None,
     };
-    let (node, transport, inbound) = attached;
+    let attached = match resumed.filter(|a| !a.transport.is_closed()) {
+        Some(attached) => attached,
+        None => wait_for_attach(&mut commands, &cancel).await?,
+    };
     let mut running = Running {
-        node: *node,
-        transport,
+        attached,
         events,
-        clock: Instant::now(),
         leave_waiters: Vec::new(),
     };
     running.flush();
-    running.serve(commands, inbound, cancel, config).await;
+    running.serve(&mut commands, &cancel, config).await;
+    Some(running.attached)
+}
+
+async fn wait_for_attach(
+    commands: &mut mpsc::Receiver<GossipCommand>,
+    cancel: &CancellationToken,
+) -> Option<Attached> {
+    loop {
+        let command = tokio::select! {
+            () = cancel.cancelled() => return None,
+            command = commands.recv() => command,
+        };
+        match command? {
+            GossipCommand::Attach {
+                node,
+                transport,
+                inbound,
+            } => {
+                return Some(Attached {
+                    node: *node,
+                    transport,
+                    inbound,
+                    clock: Instant::now(),
+                });
+            }
+            other => refuse(other),
+        }
+    }
 }
 
 /// Answers a command that came before any node was attached.
@@ -53,69 +90,130 @@ fn refuse(command: GossipCommand) {
         GossipCommand::Set { reply, .. } => {
             let _ = reply.send(Err(GossiperError::NotStarted));
         }
-        GossipCommand::Leave { reply } => {
-            let _ = reply.send(Err(GossiperError::NotStarted));
+        GossipCommand::Leave { reply, .. } => {
+            let _ = reply.send(Err(NodeError::Gossip(GossiperError::NotStarted)));
         }
         // Dropping the reply channel tells the caller the loop is not serving.
         _ => {}
     }
 }
 
+/// A caller of `leave` waiting for the acknowledgements, until its deadline.
+struct LeaveWaiter {
+    deadline: Instant,
+    waited: Duration,
+    reply: Reply<Result<(), NodeError>>,
+}
+
+/// What woke the loop up.
+enum Wake {
+    Cancelled,
+    Tick,
+    LeaveDeadline,
+    Inbound(Option<InboundMessage>),
+    Command(Option<GossipCommand>),
+}
+
 struct Running {
-    node: GossipNode,
-    transport: TokioTcpTransport,
+    attached: Attached,
     events: EventStream<ClusterEvent>,
-    clock: Instant,
-    leave_waiters: Vec<Reply<Result<(), GossiperError>>>,
+    leave_waiters: Vec<LeaveWaiter>,
 }
 
 impl Running {
     fn now(&self) -> u64 {
-        self.clock.elapsed().as_millis() as u64
+        self.attached.clock.elapsed().as_millis() as u64
     }
 
     async fn serve(
         &mut self,
-        mut commands: mpsc::Receiver<GossipCommand>,
-        mut inbound: mpsc::Receiver<InboundMessage>,
-        cancel: CancellationToken,
+        commands: &mut mpsc::Receiver<GossipCommand>,
+        cancel: &CancellationToken,
         config: GossipConfig,
     ) {
-        let mut interval = tokio::time::interval(Duration::from_millis(config.gossip_interval_ms));
-        interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let period = Duration::from_millis(config.gossip_interval_ms);
+        let mut next_tick = Instant::now();
         loop {
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                _ = interval.tick() => {
+            let leave_deadline = self.leave_waiters.iter().map(|w| w.deadline).min();
+            let wake = tokio::select! {
+                () = cancel.cancelled() => Wake::Cancelled,
+                () = tokio::time::sleep_until(next_tick) => Wake::Tick,
+                () = sleep_until_some(leave_deadline) => Wake::LeaveDeadline,
+                message = self.attached.inbound.recv() => Wake::Inbound(message),
+                command = commands.recv() => Wake::Command(command),
+            };
+            match wake {
+                Wake::Cancelled | Wake::Inbound(None) | Wake::Command(None) => return,
+                Wake::Tick => {
                     let now = self.now();
-                    self.node.tick(now);
+                    self.attached.node.tick(now);
+                    // A tick at a time, as a delaying interval would; a period too long to
+                    // represent never comes.
+                    let at = Instant::now();
+                    next_tick = at.checked_add(period).unwrap_or(at + FAR_FUTURE);
                 }
-                message = inbound.recv() => match message {
-                    Some(m) => {
-                        let now = self.now();
-                        self.node.handle(&m.from, m.message, now);
-                    }
-                    None => return,
-                },
-                command = commands.recv() => match command {
-                    Some(command) => self.apply(command),
-                    None => return,
-                },
+                // The waiters whose deadline passed are answered below.
+                Wake::LeaveDeadline => {}
+                Wake::Inbound(Some(m)) => {
+                    let now = self.now();
+                    self.attached.node.handle(&m.from, m.message, now);
+                }
+                Wake::Command(Some(command)) => self.apply(command),
             }
             self.flush();
-            if self.node.leave_acknowledged() {
-                for waiter in self.leave_waiters.drain(..) {
-                    let _ = waiter.send(Ok(()));
-                }
+            self.answer_leave_waiters();
+        }
+    }
+
+    /// Answers the callers of `leave`: every one once every peer acknowledged, and each
+    /// one whose deadline passed with the peers that did not.
+    fn answer_leave_waiters(&mut self) {
+        if self.leave_waiters.is_empty() {
+            return;
+        }
+        if self.attached.node.leave_acknowledged() {
+            for waiter in self.leave_waiters.drain(..) {
+                let _ = waiter.reply.send(Ok(()));
             }
+            return;
+        }
+        let now = Instant::now();
+        let (late, waiting): (Vec<_>, Vec<_>) = self
+            .leave_waiters
+            .drain(..)
+            .partition(|w| w.deadline <= now);
+        self.leave_waiters = waiting;
+        if late.is_empty() {
+            return;
+        }
+        let unacknowledged = self.attached.node.leave_unacknowledged();
+        for waiter in late {
+            let _ = waiter.reply.send(Err(NodeError::LeaveTimedOut {
+                waited_ms: waiter.waited.as_millis() as u64,
+                unacknowledged: unacknowledged.clone(),
+            }));
         }
     }
 
     fn apply(&mut self, command: GossipCommand) {
         let now = self.now();
-        let node = &mut self.node;
+        let node = &mut self.attached.node;
         match command {
-            GossipCommand::Attach { .. } => {}
+            GossipCommand::Attach {
+                node,
+                transport,
+                inbound,
+            } => {
+                // The provider started again while the loop kept running: serve its new
+                // node; the old transport is the provider's to close, and closed already.
+                self.attached.transport.close();
+                self.attached = Attached {
+                    node: *node,
+                    transport,
+                    inbound,
+                    clock: Instant::now(),
+                };
+            }
             GossipCommand::Set { key, value, reply } => {
                 let _ = reply.send(node.set(&key, &value, now));
             }
@@ -144,39 +242,49 @@ impl Running {
                 let _ = reply.send(node.metrics());
             }
             GossipCommand::Transport { reply } => {
-                let _ = reply.send(self.transport.clone());
+                let _ = reply.send(self.attached.transport.clone());
             }
-            GossipCommand::Leave { reply } => {
-                if node.has_left() {
-                    self.leave_waiters.push(reply);
-                } else {
-                    match node.leave(now) {
-                        Ok(()) => self.leave_waiters.push(reply),
-                        Err(e) => {
-                            let _ = reply.send(Err(e));
-                        }
-                    }
+            GossipCommand::Leave { timeout, reply } => {
+                if !node.has_left()
+                    && let Err(e) = node.leave(now)
+                {
+                    let _ = reply.send(Err(NodeError::Gossip(e)));
+                    return;
                 }
+                let start = Instant::now();
+                self.leave_waiters.push(LeaveWaiter {
+                    deadline: start.checked_add(timeout).unwrap_or(start + FAR_FUTURE),
+                    waited: timeout,
+                    reply,
+                });
             }
         }
     }
 
     /// Sends what the node asked to send and publishes what it produced.
     fn flush(&mut self) {
-        for output in self.node.drain_outputs() {
+        for output in self.attached.node.drain_outputs() {
             match output {
                 GossipOutput::Send { to, message } => {
                     // A full or closed queue is counted by the transport; gossip repairs
                     // the loss.
-                    let _ = self.transport.send(&to, &Frame::Gossip(message));
+                    let _ = self.attached.transport.send(&to, &Frame::Gossip(message));
                 }
                 GossipOutput::Event(event) => {
                     if let ClusterEvent::Rejoined { member, .. } = &event {
-                        self.transport.set_member(member.clone());
+                        self.attached.transport.set_member(member.clone());
                     }
                     self.events.publish(event);
                 }
             }
         }
+    }
+}
+
+/// Completes at `deadline`; never without one.
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
