@@ -1,7 +1,7 @@
 //! A chorus node over TCP, and a three-node demo.
 //!
 //! ```text
-//! cluster_extension_tokio node --name a --bind 127.0.0.1:7000 [--seed 127.0.0.1:7001]... [--cluster NAME] [--json]
+//! cluster_extension_tokio node --name a --bind 127.0.0.1:7000 [--advertise HOST[:PORT]] [--seed 127.0.0.1:7001]... [--cluster NAME] [--json]
 //! cluster_extension_tokio demo
 //! ```
 //!

@@ -20,6 +20,10 @@ pub(crate) struct NodeArgs {
     /// The address to listen on, e.g. 127.0.0.1:7000 (port 0 picks a free port).
     #[arg(long)]
     bind: String,
+    /// The address peers dial to reach this node, if not the bound one: a host (the bound
+    /// port is added) or HOST:PORT. Required when binding 0.0.0.0 or [::].
+    #[arg(long)]
+    advertise: Option<String>,
     /// A node to join through (repeat for several).
     #[arg(long = "seed")]
     seeds: Vec<String>,
@@ -46,6 +50,8 @@ impl Printer {
                 map.insert("address".into(), self.address.clone().into());
             }
             println!("{object}");
+        } else if let ClusterEvent::Startup { member } = event {
+            println!("started as {member}, listening at {}", self.address);
         } else if let Some(line) = to_line(event) {
             println!("{line}");
         }
@@ -63,13 +69,15 @@ pub(crate) async fn run(args: NodeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let started = Cluster::builder()
+    let mut builder = Cluster::builder()
         .name(args.name.clone())
         .bind(args.bind.clone())
         .seeds(args.seeds.clone())
-        .cluster_name(args.cluster.clone())
-        .start()
-        .await;
+        .cluster_name(args.cluster.clone());
+    if let Some(advertise) = &args.advertise {
+        builder = builder.advertise(advertise.clone());
+    }
+    let started = builder.start().await;
     let cluster = match started {
         Ok(cluster) => cluster,
         Err(reason) => {
@@ -101,7 +109,8 @@ pub(crate) async fn run(args: NodeArgs) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // A leave that not every peer acknowledged still ends the node.
+            // A leave that not every peer acknowledged still ends the node: the message
+            // names the peers that will notice by heartbeat expiration instead.
             eprintln!("shutdown: {e}");
             ExitCode::SUCCESS
         }

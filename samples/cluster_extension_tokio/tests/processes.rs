@@ -1,6 +1,7 @@
 //! Three node processes on 127.0.0.1: one is killed with SIGKILL and the others report it
 //! left and blocked; another gets SIGTERM, leaves gracefully, exits 0, and the last one
-//! reports it left. Every process is stopped, every wait bounded.
+//! reports it left. SIGINT works as SIGTERM does; a taken address fails the start. Every
+//! process is stopped, every wait bounded.
 #![allow(
     clippy::expect_used,
     clippy::unwrap_used,
@@ -8,7 +9,7 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -169,24 +170,123 @@ fn killed_and_terminated_node_processes_are_reported_by_the_others() {
     assert_eq!(names(&update, "members"), vec!["a".to_string()]);
 }
 
+/// Runs the binary with `args` to its end, within `LIMIT` (killed past it); its exit
+/// code, stdout and stderr.
+fn run_bounded(args: &[&str]) -> (Option<i32>, Vec<u8>, Vec<u8>) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the node binary");
+    // Read both pipes on threads, so that a full pipe cannot stall the child.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        bytes
+    });
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stderr.read_to_end(&mut bytes);
+        bytes
+    });
+    let deadline = Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} did not exit within {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status.code(), out.join().unwrap(), err.join().unwrap())
+}
+
+#[test]
+fn sigint_makes_a_node_leave_gracefully_too() {
+    let mut a = Node::spawn("a", &[]);
+    let seed = vec![a.address()];
+    let mut b = Node::spawn("b", &seed);
+    for node in [&mut a, &mut b] {
+        node.wait_for("a topology of two", topology_with(2));
+    }
+    b.signal("-INT");
+    assert_eq!(b.exit_code(), Some(0), "b exits cleanly after SIGINT");
+    b.wait_for("its own Shutdown", |v| v["event"] == "Shutdown");
+    let update = a.wait_for("b gone", |v| {
+        v["event"] == "TopologyUpdated" && names(v, "left").contains(&"b".to_string())
+    });
+    assert!(
+        names(&update, "blocked").contains(&"b".to_string()),
+        "{update}"
+    );
+    assert_eq!(names(&update, "members"), vec!["a".to_string()]);
+}
+
 #[test]
 fn an_address_in_use_is_reported_as_startup_failed() {
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let taken = holder.local_addr().unwrap().to_string();
-    let output = Command::new(BIN)
-        .args(["node", "--name", "x", "--bind", &taken, "--json"])
-        .output()
-        .expect("run the node binary");
-    assert_eq!(output.status.code(), Some(1));
-    let line: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    let (code, stdout, _) = run_bounded(&["node", "--name", "x", "--bind", &taken, "--json"]);
+    assert_eq!(code, Some(1));
+    let line: Value = serde_json::from_slice(&stdout).expect("one JSON line");
     assert_eq!(line["event"], "StartupFailed");
     let reason = line["reason"].as_str().unwrap();
     assert!(reason.contains("address in use"), "{reason}");
 }
 
 #[test]
+fn the_readable_startup_line_says_where_the_node_listens() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = holder.local_addr().unwrap().to_string();
+    // A taken address: the node prints why and exits at once.
+    let (code, stdout, _) = run_bounded(&["node", "--name", "x", "--bind", &taken]);
+    assert_eq!(code, Some(1));
+    let text = String::from_utf8_lossy(&stdout);
+    assert!(text.contains("address in use"), "{text}");
+
+    let mut child = Command::new(BIN)
+        .args(["node", "--name", "r", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the node binary");
+    let stdout = child.stdout.take().unwrap();
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = Instant::now() + LIMIT;
+    let mut startup = None;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) if line.starts_with("started as ") => {
+                startup = Some(line);
+                break;
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let startup = startup.expect("a startup line");
+    assert!(startup.starts_with("started as r#"), "{startup}");
+    assert!(startup.contains("listening at 127.0.0.1:"), "{startup}");
+}
+
+#[test]
 fn invalid_arguments_are_refused_with_a_usage_error() {
-    let output = Command::new(BIN).args(["node", "--bind"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(!output.stderr.is_empty());
+    let (code, _, stderr) = run_bounded(&["node", "--bind"]);
+    assert_eq!(code, Some(2));
+    assert!(!stderr.is_empty());
 }
