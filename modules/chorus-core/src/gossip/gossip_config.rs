@@ -106,10 +106,11 @@ impl GossipConfig {
             });
         }
         let slowest = self.heartbeat_interval_ms.max(self.gossip_interval_ms);
-        if self.heartbeat_expiration_ms < slowest * Self::MIN_EXPIRATION_INTERVALS {
+        let minimum_ms = slowest.saturating_mul(Self::MIN_EXPIRATION_INTERVALS);
+        if self.heartbeat_expiration_ms < minimum_ms {
             return Err(GossipConfigError::ExpirationTooShort {
                 expiration_ms: self.heartbeat_expiration_ms,
-                minimum_ms: slowest * Self::MIN_EXPIRATION_INTERVALS,
+                minimum_ms,
             });
         }
         if self.request_timeout_ms == 0 || self.request_timeout_ms >= self.heartbeat_expiration_ms {
