@@ -64,14 +64,18 @@ pub struct GossipNode {
     incarnations: FnvMap<String, u64>,
     /// A member was blocked: the topology is refreshed before the call returns.
     membership_dirty: bool,
-    /// Members became known: the topology is refreshed at the next round, so that a join
-    /// storm costs one O(N) rebuild per round rather than one per message.
+    /// Members became known: the topology is refreshed once the refresh gap has passed
+    /// since the last deferred refresh (see `refresh_gap`), so that a join storm costs a
+    /// bounded number of O(N) rebuilds rather than one per message.
     membership_grown: bool,
     consensus: ConsensusChecks,
     topology_check: ConsensusHandle,
     consensus_dirty: bool,
-    /// Remote values of a checked key changed: checks are evaluated at the next round.
+    /// Remote values of a checked key changed: checks are evaluated with the deferred
+    /// refresh.
     consensus_stale: bool,
+    /// When the deferred work (`membership_grown`, `consensus_stale`) last ran.
+    last_deferred_at: u64,
     pending: FnvMap<u64, Pending>,
     /// The requests of the last round.
     last_round: Vec<u64>,
@@ -153,6 +157,7 @@ impl GossipNode {
             topology_check,
             consensus_dirty: true,
             consensus_stale: false,
+            last_deferred_at: now,
             pending: FnvMap::default(),
             last_round: Vec::new(),
             next_request_id: 1,
@@ -245,6 +250,41 @@ impl GossipNode {
         self.next_round_at
     }
 
+    /// When the driver should call [`poll`](Self::poll) (or [`tick`](Self::tick), when
+    /// that comes first): the time deferred work falls due — a topology refresh after
+    /// members joined, consensus checks after remote values changed — or the next round.
+    pub fn next_wake_at(&self) -> u64 {
+        if self.membership_grown || self.consensus_stale {
+            self.deferred_due_at().min(self.next_round_at)
+        } else {
+            self.next_round_at
+        }
+    }
+
+    /// Does the deferred work that is due at `now` (see
+    /// [`next_wake_at`](Self::next_wake_at)); nothing else. Calling it early or often is
+    /// harmless.
+    pub fn poll(&mut self, now: u64) {
+        if self.leaving {
+            return;
+        }
+        self.settle(now);
+        self.announce_if_due(now);
+    }
+
+    /// How long a node lets joins and remote consensus values pile up before it rebuilds
+    /// its topology and evaluates its checks: a rebuild costs O(N), so the gap grows with
+    /// the cluster — a few ms for a handful of members (joins show at once), one gossip
+    /// interval from 128 members on (one rebuild per round in a join storm).
+    pub(super) fn refresh_gap(&self) -> u64 {
+        let members = (self.topology.members().len() as u64).clamp(1, 128);
+        (self.config.gossip_interval_ms * members / 128).max(1)
+    }
+
+    fn deferred_due_at(&self) -> u64 {
+        self.last_deferred_at.saturating_add(self.refresh_gap())
+    }
+
     /// Whether [`leave`](Self::leave) was called.
     pub fn has_left(&self) -> bool {
         self.leaving
@@ -269,9 +309,7 @@ impl GossipNode {
     /// whether the value changed (writing the held value again does nothing).
     pub fn set(&mut self, key: &str, value: &[u8], now: u64) -> Result<bool, GossiperError> {
         self.check_writable(key)?;
-        let before = self.store.seq();
-        let changed = self.store.set(key, value, now);
-        Ok(self.after_local_write(before, changed, now))
+        self.write(key, value, now)
     }
 
     /// Sets `map_key` in the map kept under the local `key` and pushes the change.
@@ -283,9 +321,8 @@ impl GossipNode {
         now: u64,
     ) -> Result<bool, GossiperError> {
         self.check_writable(key)?;
-        let before = self.store.seq();
-        let changed = self.store.map_set(key, map_key, value, now);
-        Ok(self.after_local_write(before, changed, now))
+        let bytes = self.store.map_value_with(key, map_key, value);
+        self.write(key, &bytes, now)
     }
 
     /// Removes `map_key` from the map kept under the local `key` and pushes the change.
@@ -296,9 +333,10 @@ impl GossipNode {
         now: u64,
     ) -> Result<bool, GossiperError> {
         self.check_writable(key)?;
-        let before = self.store.seq();
-        let changed = self.store.map_remove(key, map_key, now);
-        Ok(self.after_local_write(before, changed, now))
+        match self.store.map_value_without(key, map_key) {
+            Some(bytes) => self.write(key, &bytes, now),
+            None => Ok(false),
+        }
     }
 
     /// Writes a reserved key on behalf of a chorus component (pub/sub writes its
@@ -312,9 +350,7 @@ impl GossipNode {
         if self.leaving {
             return Err(GossiperError::Left);
         }
-        let before = self.store.seq();
-        let changed = self.store.set(key, value, now);
-        Ok(self.after_local_write(before, changed, now))
+        self.write(key, value, now)
     }
 
     fn check_writable(&self, key: &str) -> Result<(), GossiperError> {
@@ -325,6 +361,21 @@ impl GossipNode {
             return Err(GossiperError::ReservedKey { key: key.into() });
         }
         Ok(())
+    }
+
+    /// Writes `value` under the local `key` when it fits `max_write_bytes`, and spreads it.
+    fn write(&mut self, key: &str, value: &[u8], now: u64) -> Result<bool, GossiperError> {
+        let bytes = key.len() + value.len();
+        if bytes > self.config.max_write_bytes {
+            return Err(GossiperError::WriteTooLarge {
+                key: key.into(),
+                bytes,
+                max: self.config.max_write_bytes,
+            });
+        }
+        let before = self.store.seq();
+        let changed = self.store.set(key, value, now);
+        Ok(self.after_local_write(before, changed, now))
     }
 
     fn after_local_write(

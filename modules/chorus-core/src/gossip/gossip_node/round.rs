@@ -31,9 +31,8 @@ impl GossipNode {
         }
         self.detect_failures(now);
         self.forget_old_blocks(now);
-        // What was deferred to the round: new members and remote consensus values.
-        self.membership_dirty |= core::mem::take(&mut self.membership_grown);
-        self.consensus_dirty |= core::mem::take(&mut self.consensus_stale);
+        // A round does whatever was deferred, due or not.
+        self.take_deferred(now);
         self.settle(now);
         self.announce_if_due(now);
 
@@ -218,13 +217,8 @@ impl GossipNode {
     /// Our own writes after sequence number `before`, as a delta part that lets a receiver
     /// holding every write up to `before` raise its watermark.
     pub(super) fn own_delta_since(&self, before: u64) -> GossipDelta {
-        GossipDelta {
-            owners: self
-                .store
-                .owner_part(self.member.id(), before)
-                .into_iter()
-                .collect(),
-        }
+        self.store
+            .parts_since([(self.member.id(), before)], self.config.limits())
     }
 
     /// Pushes our writes after `before` to every peer (small clusters) or to

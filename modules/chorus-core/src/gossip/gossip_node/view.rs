@@ -112,8 +112,21 @@ impl GossipNode {
         })
     }
 
-    /// Brings the derived state up to date: membership first, then consensus.
+    /// Turns the deferred work (new members, remote consensus values) into work to do now.
+    pub(super) fn take_deferred(&mut self, now: u64) {
+        if self.membership_grown || self.consensus_stale {
+            self.membership_dirty |= core::mem::take(&mut self.membership_grown);
+            self.consensus_dirty |= core::mem::take(&mut self.consensus_stale);
+            self.last_deferred_at = now;
+        }
+    }
+
+    /// Brings the derived state up to date: membership first, then consensus. Deferred
+    /// work is included once its gap has passed.
     pub(super) fn settle(&mut self, now: u64) {
+        if (self.membership_grown || self.consensus_stale) && now >= self.deferred_due_at() {
+            self.take_deferred(now);
+        }
         if self.membership_dirty {
             self.refresh_membership(now);
         }
@@ -248,7 +261,7 @@ impl GossipNode {
     pub(super) fn lived_on_after_block(&self, member: &MemberId, heartbeat: u64) -> bool {
         let in_flight = self.config.heartbeat_expiration_ms / self.config.heartbeat_interval_ms / 2;
         self.blocked.get(member).is_some_and(|b| {
-            b.reason == BlockReason::Expired && heartbeat > b.heartbeat + in_flight
+            b.reason == BlockReason::Expired && heartbeat > b.heartbeat.saturating_add(in_flight)
         })
     }
 
