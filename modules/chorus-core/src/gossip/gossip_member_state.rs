@@ -1,4 +1,4 @@
-use alloc::string::String;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use super::GossipKeyValue;
@@ -16,7 +16,7 @@ use super::GossipKeyValue;
 /// node holds such a state for every member (N² of them in a simulated cluster).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GossipMemberState {
-    entries: Vec<(String, GossipKeyValue)>,
+    entries: Vec<(Box<str>, GossipKeyValue)>,
     pub(crate) heartbeat: u64,
     pub(crate) watermark: u64,
     /// The highest sequence number among `entries`, kept up to date by every write.
@@ -43,8 +43,7 @@ impl GossipMemberState {
     }
 
     fn position(&self, key: &str) -> Result<usize, usize> {
-        self.entries
-            .binary_search_by(|(held, _)| held.as_str().cmp(key))
+        self.entries.binary_search_by(|(held, _)| (**held).cmp(key))
     }
 
     /// Stores `value` under `key`, replacing what the key held.
@@ -55,13 +54,17 @@ impl GossipMemberState {
                     *held = value;
                 }
             }
-            Err(at) => self.entries.insert(at, (String::from(key), value)),
+            Err(at) => {
+                // Members hold few keys: grow by one, not by doubling.
+                self.entries.reserve_exact(1);
+                self.entries.insert(at, (Box::from(key), value));
+            }
         }
     }
 
     /// The keys and values, sorted by key.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &GossipKeyValue)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+        self.entries.iter().map(|(k, v)| (&**k, v))
     }
 
     /// The highest heartbeat seen.
@@ -80,12 +83,12 @@ impl GossipMemberState {
     }
 
     /// The entries with a sequence number above `seq`, in ascending sequence order.
-    pub(crate) fn entries_after(&self, seq: u64) -> Vec<(&String, &GossipKeyValue)> {
+    pub(crate) fn entries_after(&self, seq: u64) -> Vec<(&str, &GossipKeyValue)> {
         let mut newer: Vec<_> = self
             .entries
             .iter()
             .filter(|(_, v)| v.seq() > seq)
-            .map(|(k, v)| (k, v))
+            .map(|(k, v)| (&**k, v))
             .collect();
         newer.sort_by_key(|(_, v)| v.seq());
         newer

@@ -51,17 +51,15 @@ pub struct GossipNode {
     /// Blocked members: when and why.
     blocked: FnvMap<MemberId, Block>,
     topology: ClusterTopology,
-    /// Live members other than this node, with their addresses.
-    peers: Vec<(MemberId, String)>,
-    /// The topology's member ids in order, and each one's position: what view digests
-    /// refer to.
-    view_ids: Vec<MemberId>,
+    /// Live members other than this node.
+    peers: Vec<Member>,
+    /// Each topology member's position: what view digests refer to.
     view_positions: FnvMap<MemberId, u32>,
     /// The last few topologies' member lists by hash: a peer still on the previous view
     /// (views change at slightly different times on each node) can still be read.
-    recent_views: alloc::collections::VecDeque<(u64, Vec<MemberId>)>,
+    recent_views: alloc::collections::VecDeque<(u64, Vec<Member>)>,
     /// The highest incarnation seen of every member name: a newer one supersedes it.
-    incarnations: FnvMap<String, u64>,
+    incarnations: FnvMap<alloc::sync::Arc<str>, u64>,
     /// A member was blocked: the topology is refreshed before the call returns.
     membership_dirty: bool,
     /// Members became known: the topology is refreshed once the refresh gap has passed
@@ -147,7 +145,6 @@ impl GossipNode {
             blocked: FnvMap::default(),
             topology: ClusterTopology::empty(),
             peers: Vec::new(),
-            view_ids: Vec::new(),
             view_positions: FnvMap::default(),
             recent_views: alloc::collections::VecDeque::new(),
             incarnations: FnvMap::default(),
@@ -183,8 +180,7 @@ impl GossipNode {
 
     fn write_member_info(&mut self, now: u64) {
         let id = self.member.id();
-        self.incarnations
-            .insert(String::from(id.name()), id.incarnation());
+        self.incarnations.insert(id.shared_name(), id.incarnation());
         let info = MemberInfo::of(&self.member).encode();
         if let Some(update) = self.store.set(reserved_keys::MEMBER, &info, now) {
             self.emit_update(&update);
@@ -223,9 +219,7 @@ impl GossipNode {
 
     /// The live members other than this node, with their addresses.
     pub fn peers(&self) -> impl Iterator<Item = (&MemberId, &str)> {
-        self.peers
-            .iter()
-            .map(|(id, address)| (id, address.as_str()))
+        self.peers.iter().map(|m| (m.id(), m.address()))
     }
 
     /// Whether `member` is blocked here.
@@ -438,7 +432,11 @@ impl GossipNode {
             self.emit_update(&update);
         }
         let delta = self.own_delta_since(before);
-        let targets: Vec<String> = self.peers.iter().map(|(_, a)| a.clone()).collect();
+        let targets: Vec<String> = self
+            .peers
+            .iter()
+            .map(|m| String::from(m.address()))
+            .collect();
         for target in targets {
             let _ = self.send_request(target, delta.clone(), true, false, now);
         }

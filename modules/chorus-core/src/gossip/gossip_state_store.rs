@@ -203,7 +203,7 @@ impl GossipStateStore {
             budget.entries -= 1;
             bytes_left -= size;
             part.entries.push(DeltaEntry {
-                key: key.clone(),
+                key: String::from(key),
                 seq: value.seq(),
                 value: value.value().to_vec(),
             });

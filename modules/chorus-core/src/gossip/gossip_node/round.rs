@@ -9,7 +9,7 @@ use super::{GossipNode, Pending};
 use crate::gossip::{
     GossipDelta, GossipMessage, GossipOutput, GossipPush, GossipRequest, GossipStateStore,
 };
-use crate::topology::MemberId;
+use crate::topology::{Member, MemberId};
 
 impl GossipNode {
     /// Runs one round at `now`: bumps the heartbeat when due, times out requests, blocks
@@ -97,7 +97,7 @@ impl GossipNode {
             let all = self
                 .peers
                 .iter()
-                .map(|(_, address)| address.clone())
+                .map(|m| String::from(m.address()))
                 .collect();
             (all, 0)
         } else {
@@ -113,11 +113,10 @@ impl GossipNode {
         count: usize,
         skip: impl Fn(&MemberId) -> bool,
     ) -> Vec<String> {
-        let eligible: Vec<&(MemberId, String)> =
-            self.peers.iter().filter(|(id, _)| !skip(id)).collect();
+        let eligible: Vec<&Member> = self.peers.iter().filter(|m| !skip(m.id())).collect();
         eligible
             .choose_multiple(&mut self.rng, count)
-            .map(|(_, address)| address.clone())
+            .map(|m| String::from(m.address()))
             .collect()
     }
 
@@ -127,7 +126,7 @@ impl GossipNode {
         let eligible: Vec<&String> = self
             .seeds
             .iter()
-            .filter(|s| s.as_str() != own && !self.peers.iter().any(|(_, a)| a == *s))
+            .filter(|s| s.as_str() != own && !self.peers.iter().any(|m| m.address() == s.as_str()))
             .collect();
         eligible
             .choose_multiple(&mut self.rng, count)
@@ -236,8 +235,8 @@ impl GossipNode {
             let targets: Vec<String> = self
                 .peers
                 .iter()
-                .filter(|(id, _)| !skip(id))
-                .map(|(_, address)| address.clone())
+                .filter(|m| !skip(m.id()))
+                .map(|m| String::from(m.address()))
                 .collect();
             self.send_push(targets, delta, 0);
         } else {

@@ -35,14 +35,15 @@ impl GossipNode {
         if self.topology_consensus() != Some(self.topology.hash()) {
             return None;
         }
-        let mut all = Vec::with_capacity(self.view_ids.len());
-        for id in &self.view_ids {
-            let state = self.store.state().member(id)?;
+        let view = self.topology.members();
+        let mut all = Vec::with_capacity(view.len());
+        for member in view {
+            let state = self.store.state().member(member.id())?;
             all.push((state.heartbeat(), state.watermark()));
         }
         // Members known but not (yet) in the topology travel as plain entries.
         let mut entries = Vec::new();
-        if self.store.state().len() > self.view_ids.len() {
+        if self.store.state().len() > view.len() {
             for (member, state) in self.store.state().members() {
                 if !self.view_positions.contains_key(member) && !self.blocked.contains_key(member) {
                     entries.push(crate::gossip::DigestEntry {
@@ -95,7 +96,7 @@ impl GossipNode {
             return Some(digest.clone());
         };
         let members = if view.hash == self.topology.hash() {
-            &self.view_ids
+            self.topology.members()
         } else {
             &self
                 .recent_views
@@ -160,7 +161,11 @@ impl GossipNode {
             .filter(|(id, _)| !self.blocked.contains_key(*id))
             .filter_map(|(id, state)| {
                 let info = MemberInfo::decode(state.get(reserved_keys::MEMBER)?.value())?;
-                Some(info.to_member(id.clone()))
+                // Unchanged members are shared with the current view, not copied.
+                match self.topology.member(id) {
+                    Some(known) if info.describes(known) => Some(known.clone()),
+                    _ => Some(info.to_member(id.clone())),
+                }
             })
             .collect();
         let next = ClusterTopology::next(&self.topology, members, self.blocked());
@@ -172,7 +177,7 @@ impl GossipNode {
             .members()
             .iter()
             .filter(|m| *m.id() != me)
-            .map(|m| (m.id().clone(), String::from(m.address())))
+            .cloned()
             .collect();
         if let Some(update) =
             self.store
@@ -180,7 +185,7 @@ impl GossipNode {
         {
             self.emit_update(&update);
         }
-        let previous = core::mem::take(&mut self.view_ids);
+        let previous = self.topology.members().to_vec();
         if !previous.is_empty() {
             if self.recent_views.len() == RECENT_VIEWS {
                 self.recent_views.pop_back();
@@ -188,12 +193,11 @@ impl GossipNode {
             self.recent_views
                 .push_front((self.topology.hash(), previous));
         }
-        self.view_ids = next.members().iter().map(|m| m.id().clone()).collect();
-        self.view_positions = self
-            .view_ids
+        self.view_positions = next
+            .members()
             .iter()
             .enumerate()
-            .map(|(i, id)| (id.clone(), i as u32))
+            .map(|(i, m)| (m.id().clone(), i as u32))
             .collect();
         self.topology = next.clone();
         self.consensus_dirty = true;
@@ -242,14 +246,14 @@ impl GossipNode {
             }
             Some(known) if known < member.incarnation() => {
                 self.incarnations
-                    .insert(String::from(name), member.incarnation());
+                    .insert(member.shared_name(), member.incarnation());
                 let older = MemberId::new(name, known);
                 self.block(&older, BlockReason::Superseded, now);
             }
             Some(_) => {}
             None => {
                 self.incarnations
-                    .insert(String::from(name), member.incarnation());
+                    .insert(member.shared_name(), member.incarnation());
             }
         }
     }
@@ -285,7 +289,6 @@ impl GossipNode {
         );
         self.detector.reset();
         self.peers.clear();
-        self.view_ids.clear();
         self.view_positions.clear();
         self.recent_views.clear();
         self.incarnations.clear();
