@@ -248,10 +248,9 @@ impl GossipNode {
     /// that comes first): the time deferred work falls due — a topology refresh after
     /// members joined, consensus checks after remote values changed — or the next round.
     pub fn next_wake_at(&self) -> u64 {
-        if self.membership_grown || self.consensus_stale {
-            self.deferred_due_at().min(self.next_round_at)
-        } else {
-            self.next_round_at
+        match self.deferred_due_at() {
+            Some(due) => due.min(self.next_round_at),
+            None => self.next_round_at,
         }
     }
 
@@ -269,14 +268,20 @@ impl GossipNode {
     /// How long a node lets joins and remote consensus values pile up before it rebuilds
     /// its topology and evaluates its checks: a rebuild costs O(N), so the gap grows with
     /// the cluster — a few ms for a handful of members (joins show at once), one gossip
-    /// interval from 128 members on (one rebuild per round in a join storm).
+    /// interval from 128 members on (then the rounds do it: one rebuild per round in a
+    /// join storm).
     pub(super) fn refresh_gap(&self) -> u64 {
         let members = (self.topology.members().len() as u64).clamp(1, 128);
-        (self.config.gossip_interval_ms * members / 128).max(1)
+        (self.config.gossip_interval_ms.saturating_mul(members) / 128).max(1)
     }
 
-    fn deferred_due_at(&self) -> u64 {
-        self.last_deferred_at.saturating_add(self.refresh_gap())
+    /// When deferred work falls due between rounds; `None` when there is none, or when the
+    /// rounds do it.
+    pub(super) fn deferred_due_at(&self) -> Option<u64> {
+        let pending = self.membership_grown || self.consensus_stale;
+        let gap = self.refresh_gap();
+        (pending && gap < self.config.gossip_interval_ms)
+            .then(|| self.last_deferred_at.saturating_add(gap))
     }
 
     /// Whether [`leave`](Self::leave) was called.

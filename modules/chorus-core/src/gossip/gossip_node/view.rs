@@ -125,7 +125,7 @@ impl GossipNode {
     /// Brings the derived state up to date: membership first, then consensus. Deferred
     /// work is included once its gap has passed.
     pub(super) fn settle(&mut self, now: u64) {
-        if (self.membership_grown || self.consensus_stale) && now >= self.deferred_due_at() {
+        if self.deferred_due_at().is_some_and(|due| now >= due) {
             self.take_deferred(now);
         }
         if self.membership_dirty {
