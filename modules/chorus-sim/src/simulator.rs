@@ -25,6 +25,8 @@ struct SimNode {
     alive: bool,
     /// Bumped at every crash and restart so that ticks scheduled before are dropped.
     generation: u64,
+    /// When a poll of the gossip node is scheduled, if one is.
+    poll_at: Option<u64>,
     stats: NodeStats,
 }
 
@@ -109,6 +111,7 @@ impl Simulator {
             address,
             alive: true,
             generation: 0,
+            poll_at: None,
             stats: NodeStats::default(),
         });
         self.groups.push(0);
@@ -280,6 +283,19 @@ impl Simulator {
                 self.drain(node);
                 self.drain_broker(node);
             }
+            Event::Poll { node, generation } => {
+                let Some(n) = self.nodes.get_mut(node) else {
+                    return;
+                };
+                if !n.alive || n.generation != generation || n.poll_at != Some(self.now) {
+                    return;
+                }
+                n.poll_at = None;
+                self.trace.write_u8(9);
+                self.trace.write_u64(node as u64);
+                n.gossip.poll(self.now);
+                self.drain(node);
+            }
             Event::Complete {
                 node,
                 generation,
@@ -346,7 +362,25 @@ impl Simulator {
         let Some(node) = self.nodes.get_mut(index) else {
             return;
         };
+        // Wake the node when its deferred work falls due before its next round.
+        let wake = node.gossip.next_wake_at();
+        let generation = node.generation;
+        let schedule_poll = wake < node.gossip.next_round_at()
+            && wake > self.now
+            && node.poll_at.is_none_or(|at| at > wake);
+        if schedule_poll {
+            node.poll_at = Some(wake);
+        }
         let outputs = node.gossip.drain_outputs();
+        if schedule_poll {
+            self.schedule(
+                wake,
+                Event::Poll {
+                    node: index,
+                    generation,
+                },
+            );
+        }
         let mut registry_changed = false;
         for output in outputs {
             match output {

@@ -25,6 +25,11 @@ pub struct GossipConfig {
     pub max_entries_per_message: usize,
     /// At most this many encoded bytes of digest and delta per message (default 60 KiB).
     pub max_bytes_per_message: usize,
+    /// A key and its value together may hold at most this many bytes (default 16 KiB). A
+    /// larger write is refused with [`GossiperError::WriteTooLarge`](super::GossiperError)
+    /// when it is set, so every write fits a message; at most half of
+    /// `max_bytes_per_message`, which leaves room for the digest beside it.
+    pub max_write_bytes: usize,
     /// Time between two increments of the local heartbeat (default 250 ms).
     pub heartbeat_interval_ms: u64,
     /// A member whose heartbeat has not risen for this long is blocked (default 2,000 ms).
@@ -58,6 +63,7 @@ impl GossipConfig {
             broadcast_max_peers: 32,
             max_entries_per_message: 1_024,
             max_bytes_per_message: 60 * 1024,
+            max_write_bytes: 16 * 1024,
             heartbeat_interval_ms: 250,
             heartbeat_expiration_ms: 2_000,
             seed_probe_rounds: 8,
@@ -103,6 +109,12 @@ impl GossipConfig {
         if self.max_bytes_per_message < GossipConfigError::MIN_MESSAGE_BYTES {
             return Err(GossipConfigError::MessageBytesTooSmall {
                 bytes: self.max_bytes_per_message,
+            });
+        }
+        if self.max_write_bytes == 0 || self.max_write_bytes > self.max_bytes_per_message / 2 {
+            return Err(GossipConfigError::WriteBytesOutOfRange {
+                bytes: self.max_write_bytes,
+                maximum: self.max_bytes_per_message / 2,
             });
         }
         let slowest = self.heartbeat_interval_ms.max(self.gossip_interval_ms);

@@ -16,6 +16,14 @@ pub enum GossipConfigError {
         /// The configured bound.
         bytes: usize,
     },
+    /// `max_write_bytes` is 0 or more than half of `max_bytes_per_message`, so a write
+    /// might not fit a message beside its digest.
+    WriteBytesOutOfRange {
+        /// The configured bound.
+        bytes: usize,
+        /// The largest allowed with this message bound.
+        maximum: usize,
+    },
     /// The expiration is shorter than a few heartbeat or gossip intervals, so ordinary
     /// delays would block live members.
     ExpirationTooShort {
@@ -49,6 +57,10 @@ impl fmt::Display for GossipConfigError {
                 f,
                 "max_bytes_per_message is {bytes}; it must be at least {}",
                 Self::MIN_MESSAGE_BYTES
+            ),
+            Self::WriteBytesOutOfRange { bytes, maximum } => write!(
+                f,
+                "max_write_bytes is {bytes}; it must be between 1 and half of max_bytes_per_message ({maximum})"
             ),
             Self::ExpirationTooShort {
                 expiration_ms,

@@ -1,10 +1,11 @@
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 /// One gossiped value: its bytes, the owner's sequence number when it was written, and the
 /// local time this node accepted it (never sent on the wire).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GossipKeyValue {
-    value: Vec<u8>,
+    value: Box<[u8]>,
     seq: u64,
     timestamp: u64,
 }
@@ -13,7 +14,7 @@ impl GossipKeyValue {
     /// A value written at owner sequence `seq`, accepted here at `timestamp` (ms).
     pub fn new(value: Vec<u8>, seq: u64, timestamp: u64) -> Self {
         Self {
-            value,
+            value: value.into_boxed_slice(),
             seq,
             timestamp,
         }

@@ -1,5 +1,4 @@
-use alloc::collections::BTreeMap;
-use alloc::string::String;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use super::GossipKeyValue;
@@ -11,9 +10,13 @@ use super::GossipKeyValue;
 /// - `watermark`: every write of the member with a sequence number ≤ `watermark` is known
 ///   here (or superseded by a later write of the same key). Deltas are built from it: a
 ///   peer that reports watermark `w` is sent the entries with a sequence number above `w`.
+///
+/// A member has a handful of keys, so `entries` is a vector sorted by key rather than a
+/// tree: a `BTreeMap` allocates a node of about 700 bytes for even one entry, and every
+/// node holds such a state for every member (N² of them in a simulated cluster).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GossipMemberState {
-    pub(crate) entries: BTreeMap<String, GossipKeyValue>,
+    entries: Vec<(Box<str>, GossipKeyValue)>,
     pub(crate) heartbeat: u64,
     pub(crate) watermark: u64,
     /// The highest sequence number among `entries`, kept up to date by every write.
@@ -23,12 +26,45 @@ pub struct GossipMemberState {
 impl GossipMemberState {
     /// The value of `key`, if known.
     pub fn get(&self, key: &str) -> Option<&GossipKeyValue> {
-        self.entries.get(key)
+        self.position(key)
+            .ok()
+            .and_then(|at| self.entries.get(at))
+            .map(|(_, value)| value)
+    }
+
+    /// The number of keys known.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no key is known.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(held, _)| (**held).cmp(key))
+    }
+
+    /// Stores `value` under `key`, replacing what the key held.
+    pub(crate) fn insert(&mut self, key: &str, value: GossipKeyValue) {
+        match self.position(key) {
+            Ok(at) => {
+                if let Some((_, held)) = self.entries.get_mut(at) {
+                    *held = value;
+                }
+            }
+            Err(at) => {
+                // Members hold few keys: grow by one, not by doubling.
+                self.entries.reserve_exact(1);
+                self.entries.insert(at, (Box::from(key), value));
+            }
+        }
     }
 
     /// The keys and values, sorted by key.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &GossipKeyValue)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+        self.entries.iter().map(|(k, v)| (&**k, v))
     }
 
     /// The highest heartbeat seen.
@@ -47,8 +83,13 @@ impl GossipMemberState {
     }
 
     /// The entries with a sequence number above `seq`, in ascending sequence order.
-    pub(crate) fn entries_after(&self, seq: u64) -> Vec<(&String, &GossipKeyValue)> {
-        let mut newer: Vec<_> = self.entries.iter().filter(|(_, v)| v.seq() > seq).collect();
+    pub(crate) fn entries_after(&self, seq: u64) -> Vec<(&str, &GossipKeyValue)> {
+        let mut newer: Vec<_> = self
+            .entries
+            .iter()
+            .filter(|(_, v)| v.seq() > seq)
+            .map(|(k, v)| (&**k, v))
+            .collect();
         newer.sort_by_key(|(_, v)| v.seq());
         newer
     }
@@ -64,20 +105,11 @@ impl GossipMemberState {
     }
 
     fn store_if_newer(&mut self, key: &str, value: &[u8], seq: u64, now: u64) -> bool {
-        match self.entries.get_mut(key) {
-            Some(held) if held.seq() >= seq => false,
-            Some(held) => {
-                *held = GossipKeyValue::new(value.to_vec(), seq, now);
-                true
-            }
-            None => {
-                self.entries.insert(
-                    String::from(key),
-                    GossipKeyValue::new(value.to_vec(), seq, now),
-                );
-                true
-            }
+        if self.get(key).is_some_and(|held| held.seq() >= seq) {
+            return false;
         }
+        self.insert(key, GossipKeyValue::new(value.to_vec(), seq, now));
+        true
     }
 
     /// The content that must agree between nodes: keys, values and sequence numbers, not

@@ -52,27 +52,29 @@ pub struct GossipNode {
     /// Blocked members: when and why.
     blocked: FnvMap<MemberId, Block>,
     topology: ClusterTopology,
-    /// Live members other than this node, with their addresses.
-    peers: Vec<(MemberId, String)>,
-    /// The topology's member ids in order, and each one's position: what view digests
-    /// refer to.
-    view_ids: Vec<MemberId>,
+    /// Live members other than this node.
+    peers: Vec<Member>,
+    /// Each topology member's position: what view digests refer to.
     view_positions: FnvMap<MemberId, u32>,
     /// The last few topologies' member lists by hash: a peer still on the previous view
     /// (views change at slightly different times on each node) can still be read.
-    recent_views: alloc::collections::VecDeque<(u64, Vec<MemberId>)>,
+    recent_views: alloc::collections::VecDeque<(u64, Vec<Member>)>,
     /// The highest incarnation seen of every member name: a newer one supersedes it.
-    incarnations: FnvMap<String, u64>,
+    incarnations: FnvMap<alloc::sync::Arc<str>, u64>,
     /// A member was blocked: the topology is refreshed before the call returns.
     membership_dirty: bool,
-    /// Members became known: the topology is refreshed at the next round, so that a join
-    /// storm costs one O(N) rebuild per round rather than one per message.
+    /// Members became known: the topology is refreshed once the refresh gap has passed
+    /// since the last deferred refresh (see `refresh_gap`), so that a join storm costs a
+    /// bounded number of O(N) rebuilds rather than one per message.
     membership_grown: bool,
     consensus: ConsensusChecks,
     topology_check: ConsensusHandle,
     consensus_dirty: bool,
-    /// Remote values of a checked key changed: checks are evaluated at the next round.
+    /// Remote values of a checked key changed: checks are evaluated with the deferred
+    /// refresh.
     consensus_stale: bool,
+    /// When the deferred work (`membership_grown`, `consensus_stale`) last ran.
+    last_deferred_at: u64,
     pending: FnvMap<u64, Pending>,
     /// The requests of the last round.
     last_round: Vec<u64>,
@@ -146,7 +148,6 @@ impl GossipNode {
             blocked: FnvMap::default(),
             topology: ClusterTopology::empty(),
             peers: Vec::new(),
-            view_ids: Vec::new(),
             view_positions: FnvMap::default(),
             recent_views: alloc::collections::VecDeque::new(),
             incarnations: FnvMap::default(),
@@ -156,6 +157,7 @@ impl GossipNode {
             topology_check,
             consensus_dirty: true,
             consensus_stale: false,
+            last_deferred_at: now,
             pending: FnvMap::default(),
             last_round: Vec::new(),
             next_request_id: 1,
@@ -182,8 +184,7 @@ impl GossipNode {
 
     fn write_member_info(&mut self, now: u64) {
         let id = self.member.id();
-        self.incarnations
-            .insert(String::from(id.name()), id.incarnation());
+        self.incarnations.insert(id.shared_name(), id.incarnation());
         let info = MemberInfo::of(&self.member).encode();
         if let Some(update) = self.store.set(reserved_keys::MEMBER, &info, now) {
             self.emit_update(&update);
@@ -222,9 +223,7 @@ impl GossipNode {
 
     /// The live members other than this node, with their addresses.
     pub fn peers(&self) -> impl Iterator<Item = (&MemberId, &str)> {
-        self.peers
-            .iter()
-            .map(|(id, address)| (id, address.as_str()))
+        self.peers.iter().map(|m| (m.id(), m.address()))
     }
 
     /// Whether `member` is blocked here.
@@ -249,6 +248,46 @@ impl GossipNode {
         self.next_round_at
     }
 
+    /// When the driver should call [`poll`](Self::poll) (or [`tick`](Self::tick), when
+    /// that comes first): the time deferred work falls due — a topology refresh after
+    /// members joined, consensus checks after remote values changed — or the next round.
+    pub fn next_wake_at(&self) -> u64 {
+        match self.deferred_due_at() {
+            Some(due) => due.min(self.next_round_at),
+            None => self.next_round_at,
+        }
+    }
+
+    /// Does the deferred work that is due at `now` (see
+    /// [`next_wake_at`](Self::next_wake_at)); nothing else. Calling it early or often is
+    /// harmless.
+    pub fn poll(&mut self, now: u64) {
+        if self.leaving {
+            return;
+        }
+        self.settle(now);
+        self.announce_if_due(now);
+    }
+
+    /// How long a node lets joins and remote consensus values pile up before it rebuilds
+    /// its topology and evaluates its checks: a rebuild costs O(N), so the gap grows with
+    /// the cluster — a few ms for a handful of members (joins show at once), one gossip
+    /// interval from 128 members on (then the rounds do it: one rebuild per round in a
+    /// join storm).
+    pub(super) fn refresh_gap(&self) -> u64 {
+        let members = (self.topology.members().len() as u64).clamp(1, 128);
+        (self.config.gossip_interval_ms.saturating_mul(members) / 128).max(1)
+    }
+
+    /// When deferred work falls due between rounds; `None` when there is none, or when the
+    /// rounds do it.
+    pub(super) fn deferred_due_at(&self) -> Option<u64> {
+        let pending = self.membership_grown || self.consensus_stale;
+        let gap = self.refresh_gap();
+        (pending && gap < self.config.gossip_interval_ms)
+            .then(|| self.last_deferred_at.saturating_add(gap))
+    }
+
     /// Takes what the node asked for since the last call, in order.
     pub fn drain_outputs(&mut self) -> Vec<GossipOutput> {
         core::mem::take(&mut self.outputs)
@@ -263,9 +302,7 @@ impl GossipNode {
     /// whether the value changed (writing the held value again does nothing).
     pub fn set(&mut self, key: &str, value: &[u8], now: u64) -> Result<bool, GossiperError> {
         self.check_writable(key)?;
-        let before = self.store.seq();
-        let changed = self.store.set(key, value, now);
-        Ok(self.after_local_write(before, changed, now))
+        self.write(key, value, now)
     }
 
     /// Sets `map_key` in the map kept under the local `key` and pushes the change.
@@ -277,9 +314,8 @@ impl GossipNode {
         now: u64,
     ) -> Result<bool, GossiperError> {
         self.check_writable(key)?;
-        let before = self.store.seq();
-        let changed = self.store.map_set(key, map_key, value, now);
-        Ok(self.after_local_write(before, changed, now))
+        let bytes = self.store.map_value_with(key, map_key, value);
+        self.write(key, &bytes, now)
     }
 
     /// Removes `map_key` from the map kept under the local `key` and pushes the change.
@@ -290,9 +326,10 @@ impl GossipNode {
         now: u64,
     ) -> Result<bool, GossiperError> {
         self.check_writable(key)?;
-        let before = self.store.seq();
-        let changed = self.store.map_remove(key, map_key, now);
-        Ok(self.after_local_write(before, changed, now))
+        match self.store.map_value_without(key, map_key) {
+            Some(bytes) => self.write(key, &bytes, now),
+            None => Ok(false),
+        }
     }
 
     /// Writes a reserved key on behalf of a chorus component (pub/sub writes its
@@ -306,9 +343,7 @@ impl GossipNode {
         if self.leaving {
             return Err(GossiperError::Left);
         }
-        let before = self.store.seq();
-        let changed = self.store.set(key, value, now);
-        Ok(self.after_local_write(before, changed, now))
+        self.write(key, value, now)
     }
 
     fn check_writable(&self, key: &str) -> Result<(), GossiperError> {
@@ -319,6 +354,21 @@ impl GossipNode {
             return Err(GossiperError::ReservedKey { key: key.into() });
         }
         Ok(())
+    }
+
+    /// Writes `value` under the local `key` when it fits `max_write_bytes`, and spreads it.
+    fn write(&mut self, key: &str, value: &[u8], now: u64) -> Result<bool, GossiperError> {
+        let bytes = key.len() + value.len();
+        if bytes > self.config.max_write_bytes {
+            return Err(GossiperError::WriteTooLarge {
+                key: key.into(),
+                bytes,
+                max: self.config.max_write_bytes,
+            });
+        }
+        let before = self.store.seq();
+        let changed = self.store.set(key, value, now);
+        Ok(self.after_local_write(before, changed, now))
     }
 
     fn after_local_write(

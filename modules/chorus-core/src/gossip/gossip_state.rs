@@ -1,3 +1,4 @@
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::{GossipMemberState, GossipUpdate};
@@ -47,11 +48,11 @@ impl GossipState {
         let mut updates = Vec::new();
         for (member, remote) in &other.members {
             let local = self.members.entry(member.clone()).or_default();
-            for (key, value) in &remote.entries {
+            for (key, value) in remote.entries() {
                 if local.offer(key, value.value(), value.seq(), now) {
                     updates.push(GossipUpdate {
                         member: member.clone(),
-                        key: key.clone(),
+                        key: String::from(key),
                         seq: value.seq(),
                     });
                 }

@@ -57,18 +57,11 @@ impl GossipStateStore {
     /// Writes `value` under the local `key`; `None` when the key already held that value.
     pub fn set(&mut self, key: &str, value: &[u8], now: u64) -> Option<GossipUpdate> {
         let own = self.state.members.entry(self.me.clone()).or_default();
-        if own
-            .entries
-            .get(key)
-            .is_some_and(|held| held.value() == value)
-        {
+        if own.get(key).is_some_and(|held| held.value() == value) {
             return None;
         }
         self.seq += 1;
-        own.entries.insert(
-            String::from(key),
-            GossipKeyValue::new(value.to_vec(), self.seq, now),
-        );
+        own.insert(key, GossipKeyValue::new(value.to_vec(), self.seq, now));
         own.watermark = self.seq;
         own.max_seq = self.seq;
         Some(GossipUpdate {
@@ -97,16 +90,30 @@ impl GossipStateStore {
         value: &[u8],
         now: u64,
     ) -> Option<GossipUpdate> {
-        let mut map = self.local_map(key);
-        map.insert(String::from(map_key), value.to_vec());
-        self.write_map(key, &map, now)
+        let bytes = self.map_value_with(key, map_key, value);
+        self.set(key, &bytes, now)
     }
 
     /// Removes `map_key` from the map kept under the local `key`.
     pub fn map_remove(&mut self, key: &str, map_key: &str, now: u64) -> Option<GossipUpdate> {
+        let bytes = self.map_value_without(key, map_key)?;
+        self.set(key, &bytes, now)
+    }
+
+    /// The encoded value the local map under `key` would hold with `map_key` set to
+    /// `value` (what [`map_set`](Self::map_set) writes).
+    pub fn map_value_with(&self, key: &str, map_key: &str, value: &[u8]) -> Vec<u8> {
+        let mut map = self.local_map(key);
+        map.insert(String::from(map_key), value.to_vec());
+        Self::encode_map(&map)
+    }
+
+    /// The encoded value the local map under `key` would hold without `map_key`; `None`
+    /// when it holds no such key (what [`map_remove`](Self::map_remove) writes).
+    pub fn map_value_without(&self, key: &str, map_key: &str) -> Option<Vec<u8>> {
         let mut map = self.local_map(key);
         map.remove(map_key)?;
-        self.write_map(key, &map, now)
+        Some(Self::encode_map(&map))
     }
 
     /// The value of `map_key` in the map `member` keeps under `key`.
@@ -130,37 +137,95 @@ impl GossipStateStore {
         self.map_of(&self.me.clone(), key)
     }
 
-    fn write_map(
-        &mut self,
-        key: &str,
-        map: &BTreeMap<String, Vec<u8>>,
-        now: u64,
-    ) -> Option<GossipUpdate> {
+    fn encode_map(map: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
         // Encoding a map of strings and byte vectors into memory cannot fail.
-        let bytes = postcard::to_allocvec(map).unwrap_or_default();
-        self.set(key, &bytes, now)
+        postcard::to_allocvec(map).unwrap_or_default()
     }
 
-    /// Every write of `member` held here with a sequence number above `from`, as one delta
-    /// part claiming `(from, watermark]` (a receiver that holds every write up to `from`
-    /// then holds every write up to our watermark); `None` for an unknown member.
-    pub fn owner_part(&self, member: &MemberId, from: u64) -> Option<OwnerDelta> {
-        let state = self.state.members.get(member)?;
-        let entries = state
-            .entries_after(from)
-            .into_iter()
-            .map(|(key, value)| DeltaEntry {
-                key: key.clone(),
-                seq: value.seq(),
-                value: value.value().to_vec(),
-            })
-            .collect();
-        Some(OwnerDelta {
+    /// Every write of each `(member, from)` held here with a sequence number above `from`,
+    /// as delta parts claiming `(from, watermark]`, within `limits` (a part cut short
+    /// claims only the prefix it carries, so the rest travels in anti-entropy). Pushes,
+    /// announcements and leaves are built this way, so no message outgrows its bounds.
+    pub fn parts_since<'a>(
+        &self,
+        owners: impl IntoIterator<Item = (&'a MemberId, u64)>,
+        limits: DeltaLimits,
+    ) -> GossipDelta {
+        let mut budget = Budget::new(limits);
+        let mut delta = GossipDelta::default();
+        for (member, from) in owners {
+            let Some(state) = self.state.members.get(member) else {
+                continue;
+            };
+            match Self::bounded_part(member, state, from, &mut budget) {
+                Cut::Whole(part) => delta.owners.extend(part),
+                Cut::Prefix(part) => {
+                    delta.owners.push(part);
+                    break;
+                }
+                Cut::Nothing => {}
+            }
+        }
+        delta
+    }
+
+    /// The writes of `member` above `from` that fit `budget`, ascending by sequence
+    /// number, as one part (see [`OwnerDelta`] for what it claims).
+    fn bounded_part(
+        member: &MemberId,
+        state: &GossipMemberState,
+        from: u64,
+        budget: &mut Budget,
+    ) -> Cut {
+        let header = encoded_size::member_id(member)
+            + encoded_size::varint(from)
+            + encoded_size::varint(state.watermark)
+            + 5;
+        if budget.entries == 0 || budget.bytes <= header {
+            return Cut::Nothing;
+        }
+        let mut part = OwnerDelta {
             member: member.clone(),
             from,
-            to: state.watermark.max(from),
-            entries,
-        })
+            to: from,
+            entries: Vec::new(),
+        };
+        let mut bytes_left = budget.bytes - header;
+        let mut all_sent = true;
+        for (key, value) in state.entries_after(from) {
+            let size = encoded_size::bytes(key.len())
+                + encoded_size::varint(value.seq())
+                + encoded_size::bytes(value.value().len());
+            if budget.entries == 0 || size > bytes_left {
+                all_sent = false;
+                break;
+            }
+            budget.entries -= 1;
+            bytes_left -= size;
+            part.entries.push(DeltaEntry {
+                key: String::from(key),
+                seq: value.seq(),
+                value: value.value().to_vec(),
+            });
+        }
+        if all_sent {
+            part.to = state.watermark.max(from);
+        } else if part.entries.is_empty() {
+            // Not even the first write fits what is left: send nothing of this owner, and
+            // let the next owners use the room (a write too large for any message is
+            // refused when it is set, so this one fits an emptier message).
+            return Cut::Nothing;
+        } else {
+            let last_sent = part.entries.last().map_or(from, |e| e.seq);
+            part.to = last_sent.min(state.watermark).max(from);
+        }
+        budget.bytes = bytes_left;
+        if all_sent {
+            let worth_sending = !part.entries.is_empty() || part.to > part.from;
+            Cut::Whole(worth_sending.then_some(part))
+        } else {
+            Cut::Prefix(part)
+        }
     }
 
     /// Increments the local heartbeat; returns the new value.
@@ -218,15 +283,23 @@ impl GossipStateStore {
                     });
                 }
             }
-            if part.from <= state.watermark {
+            // A part claims every write in `(from, to]`; the last of them is in the part
+            // unless it was superseded by a later write of the same key, which is in it
+            // too. A claim beyond what it carries is malformed and raises nothing: a
+            // watermark raised too far would stop anti-entropy for that owner for good.
+            let carried = part.entries.iter().map(|e| e.seq).max().unwrap_or(0);
+            let plausible = part.from <= part.to && part.to <= part.from.max(carried);
+            if plausible && part.from <= state.watermark {
                 state.watermark = state.watermark.max(part.to);
             }
         }
         updates
     }
 
-    /// Takes the heartbeats of a peer's digest (maximum wins) and learns members it names;
-    /// returns the members whose heartbeat rose. Members `accept` refuses are skipped.
+    /// Takes the heartbeats of a peer's digest (maximum wins) for the members held here;
+    /// returns the members whose heartbeat rose. Members `accept` refuses are skipped. A
+    /// member only named in a digest is not taken in: it becomes known with its writes
+    /// (its delta), so ids made up in a digest cost nothing here.
     pub fn observe_digest(
         &mut self,
         digest: &GossipDigest,
@@ -237,7 +310,9 @@ impl GossipStateStore {
             if entry.member == self.me || !accept(&entry.member) {
                 continue;
             }
-            let state = self.state.members.entry(entry.member.clone()).or_default();
+            let Some(state) = self.state.members.get_mut(&entry.member) else {
+                continue;
+            };
             if entry.heartbeat > state.heartbeat {
                 state.heartbeat = entry.heartbeat;
                 advanced.push(entry.member.clone());
@@ -428,55 +503,45 @@ impl GossipStateStore {
         });
 
         let mut delta = GossipDelta::default();
-        let mut entries_left = limits.max_entries;
-        let mut bytes_left = limits.max_bytes.saturating_sub(DELTA_OVERHEAD);
+        let mut budget = Budget::new(limits);
         for (member, state, from, _) in wanted {
-            let header = encoded_size::member_id(member)
-                + encoded_size::varint(from)
-                + encoded_size::varint(state.watermark)
-                + 5;
-            if entries_left == 0 || bytes_left <= header {
-                break;
-            }
-            bytes_left -= header;
-            let newer = state.entries_after(from);
-            let mut part = OwnerDelta {
-                member: member.clone(),
-                from,
-                to: from,
-                entries: Vec::new(),
-            };
-            let mut all_sent = true;
-            for (key, value) in &newer {
-                let size = encoded_size::bytes(key.len())
-                    + encoded_size::varint(value.seq())
-                    + encoded_size::bytes(value.value().len());
-                if entries_left == 0 || size > bytes_left {
-                    all_sent = false;
+            match Self::bounded_part(member, state, from, &mut budget) {
+                Cut::Whole(part) => delta.owners.extend(part),
+                Cut::Prefix(part) => {
+                    delta.owners.push(part);
                     break;
                 }
-                entries_left -= 1;
-                bytes_left -= size;
-                part.entries.push(DeltaEntry {
-                    key: (*key).clone(),
-                    seq: value.seq(),
-                    value: value.value().to_vec(),
-                });
-            }
-            let last_sent = part.entries.last().map_or(from, |e| e.seq);
-            part.to = if all_sent {
-                state.watermark.max(from)
-            } else {
-                last_sent.min(state.watermark).max(from)
-            };
-            let full = !all_sent;
-            if !part.entries.is_empty() || part.to > part.from {
-                delta.owners.push(part);
-            }
-            if full {
-                break;
+                Cut::Nothing if budget.entries == 0 => break,
+                Cut::Nothing => {}
             }
         }
         delta
     }
+}
+
+/// What is left of a message's bounds while a delta is built.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    entries: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    fn new(limits: DeltaLimits) -> Self {
+        Self {
+            entries: limits.max_entries,
+            bytes: limits.max_bytes.saturating_sub(DELTA_OVERHEAD),
+        }
+    }
+}
+
+/// One owner's part of a delta, as far as the budget allowed.
+#[derive(Debug)]
+enum Cut {
+    /// Every write above `from` (`None`: nothing worth sending).
+    Whole(Option<OwnerDelta>),
+    /// A prefix: the message is full.
+    Prefix(OwnerDelta),
+    /// Nothing fitted.
+    Nothing,
 }

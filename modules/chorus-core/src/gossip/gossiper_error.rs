@@ -15,6 +15,16 @@ pub enum GossiperError {
     },
     /// The node left the cluster; it no longer writes or gossips.
     Left,
+    /// A key and its value together exceed `max_write_bytes`: the write is refused, so
+    /// that every write fits a gossip message.
+    WriteTooLarge {
+        /// The key written.
+        key: String,
+        /// Bytes of key and value.
+        bytes: usize,
+        /// The configured bound.
+        max: usize,
+    },
     /// The gossip configuration breaks a rule.
     Config(super::GossipConfigError),
     /// The gossiper's driver failed (for example, its runtime is gone).
@@ -36,6 +46,10 @@ impl fmt::Display for GossiperError {
                 )
             }
             Self::Left => f.write_str("this node left the cluster"),
+            Self::WriteTooLarge { key, bytes, max } => write!(
+                f,
+                "writing {key:?} takes {bytes} bytes of key and value; at most {max} are allowed (max_write_bytes)"
+            ),
             Self::Config(e) => write!(f, "invalid gossip configuration: {e}"),
             Self::Driver { reason } => write!(f, "the gossip driver failed: {reason}"),
         }

@@ -7,8 +7,8 @@ use alloc::vec::Vec;
 use proptest::prelude::*;
 
 use super::{
-    DeltaLimits, DigestEntry, GossipDelta, GossipDigest, GossipState, GossipStateStore,
-    reserved_keys,
+    DeltaEntry, DeltaLimits, DigestEntry, GossipDelta, GossipDigest, GossipState, GossipStateStore,
+    OwnerDelta, reserved_keys,
 };
 use crate::topology::MemberId;
 
@@ -279,6 +279,24 @@ fn observed_heartbeats_take_the_maximum_and_report_advances() {
         complete: false,
         view: None,
     };
+    // Named only in a digest, b is not taken in: made-up ids cost nothing.
+    assert!(a.observe_digest(&digest(5), everyone).is_empty());
+    assert_eq!(a.heartbeat(&id("b")), None);
+    assert_eq!(a.state().len(), 1);
+    // Once b's writes arrived, its heartbeats count, the highest one winning.
+    let b_joins = GossipDelta {
+        owners: vec![OwnerDelta {
+            member: id("b"),
+            from: 0,
+            to: 1,
+            entries: vec![DeltaEntry {
+                key: "k".into(),
+                seq: 1,
+                value: b"v".to_vec(),
+            }],
+        }],
+    };
+    a.merge_delta(&b_joins, 1, everyone);
     assert_eq!(a.observe_digest(&digest(5), everyone), [id("b")]);
     assert!(a.observe_digest(&digest(3), everyone).is_empty());
     assert_eq!(a.heartbeat(&id("b")), Some(5));
@@ -454,4 +472,102 @@ fn merge_state_keeps_our_own_keys() {
     assert_eq!(a.get_local("k").unwrap().value(), b"mine");
     assert_eq!(a.get(&id("z"), "k").unwrap().value(), b"z");
     let _: String = updates[0].key.clone();
+}
+
+#[test]
+fn a_part_claiming_more_than_it_carries_raises_no_watermark() {
+    let mut a = GossipStateStore::new(id("a"));
+    let part = |from, to, seqs: &[u64]| GossipDelta {
+        owners: vec![OwnerDelta {
+            member: id("b"),
+            from,
+            to,
+            entries: seqs
+                .iter()
+                .map(|s| DeltaEntry {
+                    key: alloc::format!("k{s}"),
+                    seq: *s,
+                    value: b"v".to_vec(),
+                })
+                .collect(),
+        }],
+    };
+    // Claims (0, MAX] carrying only write 1: the write is taken, the claim is not.
+    a.merge_delta(&part(0, u64::MAX, &[1]), 1, everyone);
+    let b = a.state().member(&id("b")).unwrap();
+    assert_eq!(b.watermark(), 0);
+    assert!(b.get("k1").is_some());
+    // A backwards range is refused as well.
+    a.merge_delta(&part(5, 2, &[]), 1, everyone);
+    assert_eq!(a.state().member(&id("b")).unwrap().watermark(), 0);
+    // An honest part raises it: every write of (0, 2] is held.
+    a.merge_delta(&part(0, 2, &[2]), 1, everyone);
+    assert_eq!(a.state().member(&id("b")).unwrap().watermark(), 2);
+}
+
+#[test]
+fn a_write_that_does_not_fit_leaves_room_for_the_next_owners() {
+    // b holds a big write of c's and small writes of d's; the peer lacks both.
+    let mut b = GossipStateStore::new(id("b"));
+    let big = vec![1u8; 600];
+    let owner = |name: &str, value: &[u8]| OwnerDelta {
+        member: id(name),
+        from: 0,
+        to: 1,
+        entries: vec![DeltaEntry {
+            key: "k".into(),
+            seq: 1,
+            value: value.to_vec(),
+        }],
+    };
+    b.merge_delta(
+        &GossipDelta {
+            owners: vec![owner("c", &big), owner("d", b"small")],
+        },
+        1,
+        everyone,
+    );
+    let peer = GossipDigest {
+        entries: vec![],
+        complete: true,
+        view: None,
+    };
+    let limits = DeltaLimits {
+        max_entries: 100,
+        max_bytes: 400,
+    };
+    let delta = b.delta_for(&peer, limits, |m| *m != id("b"));
+    let owners: Vec<&str> = delta.owners.iter().map(|p| p.member.name()).collect();
+    assert_eq!(owners, ["d"], "c does not fit; d is not held back by it");
+    // With room, c travels too (it is furthest behind: same distance, sorted by id).
+    let roomy = DeltaLimits {
+        max_entries: 100,
+        max_bytes: 4_000,
+    };
+    let delta = b.delta_for(&peer, roomy, |m| *m != id("b"));
+    assert_eq!(delta.owners.len(), 2);
+}
+
+#[test]
+fn parts_since_keep_a_push_within_the_message_bounds() {
+    let mut a = GossipStateStore::new(id("a"));
+    for i in 0..50u64 {
+        a.set(&alloc::format!("key-{i:02}"), &[7u8; 100], i);
+    }
+    let limits = DeltaLimits {
+        max_entries: 1_000,
+        max_bytes: 1_000,
+    };
+    let delta = a.parts_since([(&id("a"), 0)], limits);
+    let size = postcard::to_allocvec(&delta).unwrap().len();
+    assert!(size <= 1_000, "{size} bytes");
+    let part = &delta.owners[0];
+    assert!(!part.entries.is_empty() && part.entries.len() < 50);
+    // The part claims only the prefix it carries, so the rest follows in anti-entropy.
+    assert_eq!(part.to, part.entries.last().unwrap().seq);
+    let few = DeltaLimits {
+        max_entries: 3,
+        max_bytes: 1 << 20,
+    };
+    assert_eq!(a.parts_since([(&id("a"), 0)], few).entry_count(), 3);
 }

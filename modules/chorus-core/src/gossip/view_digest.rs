@@ -25,7 +25,7 @@ pub struct ViewDigest {
 impl ViewDigest {
     /// The full entries this digest stands for, reading positions against `members` (the
     /// receiver's own sorted topology members); `None` when a position is out of range.
-    pub fn expand(&self, members: &[MemberId]) -> Option<Vec<DigestEntry>> {
+    pub fn expand<M: AsRef<MemberId>>(&self, members: &[M]) -> Option<Vec<DigestEntry>> {
         let mut entries = Vec::with_capacity(self.all.len() + self.some.len());
         if !self.all.is_empty() {
             if self.all.len() != members.len() {
@@ -33,7 +33,7 @@ impl ViewDigest {
             }
             for (member, (heartbeat, watermark)) in members.iter().zip(&self.all) {
                 entries.push(DigestEntry {
-                    member: member.clone(),
+                    member: member.as_ref().clone(),
                     heartbeat: *heartbeat,
                     watermark: *watermark,
                 });
@@ -42,7 +42,7 @@ impl ViewDigest {
         for (position, heartbeat, watermark) in &self.some {
             let member = members.get(*position as usize)?;
             entries.push(DigestEntry {
-                member: member.clone(),
+                member: member.as_ref().clone(),
                 heartbeat: *heartbeat,
                 watermark: *watermark,
             });

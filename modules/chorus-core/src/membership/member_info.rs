@@ -35,6 +35,11 @@ impl MemberInfo {
         postcard::from_bytes(bytes).ok()
     }
 
+    /// Whether `member` has this address and these kinds.
+    pub fn describes(&self, member: &Member) -> bool {
+        self.address == member.address() && self.kinds == member.kinds()
+    }
+
     /// The [`Member`] `id` described by this information.
     pub fn to_member(&self, id: MemberId) -> Member {
         Member::new(id, self.address.clone()).with_kinds(self.kinds.iter().cloned())

@@ -29,6 +29,11 @@ impl MemberId {
         &self.name
     }
 
+    /// The name, shared with this id (no copy): for maps keyed by name.
+    pub(crate) fn shared_name(&self) -> Arc<str> {
+        Arc::clone(&self.name)
+    }
+
     /// The incarnation that tells restarts of one name apart.
     pub fn incarnation(&self) -> u64 {
         self.incarnation
@@ -76,6 +81,12 @@ impl<'de> Deserialize<'de> for MemberId {
             name: Arc::from(wire.name.as_ref()),
             incarnation: wire.incarnation,
         })
+    }
+}
+
+impl AsRef<MemberId> for MemberId {
+    fn as_ref(&self) -> &MemberId {
+        self
     }
 }
 

@@ -7,6 +7,8 @@ use std::cmp::Ordering;
 pub(super) enum Event {
     /// Node `node` runs a round (ignored if the node crashed or restarted since).
     Tick { node: usize, generation: u64 },
+    /// Node `node`'s deferred work falls due (`GossipNode::poll`).
+    Poll { node: usize, generation: u64 },
     /// A local group instance finished processing a message.
     Complete {
         node: usize,

@@ -109,6 +109,7 @@ struct LeaveWaiter {
 enum Wake {
     Cancelled,
     Tick,
+    Poll,
     LeaveDeadline,
     Inbound(Option<InboundMessage>),
     Command(Option<GossipCommand>),
@@ -125,6 +126,15 @@ impl Running {
         self.attached.clock.elapsed().as_millis() as u64
     }
 
+    /// When the node's deferred work (a topology refresh after joins) falls due.
+    fn poll_at(&self) -> Option<Instant> {
+        let node = &self.attached.node;
+        let wake = node.next_wake_at();
+        (wake < node.next_round_at())
+            .then(|| self.attached.clock.checked_add(Duration::from_millis(wake)))
+            .flatten()
+    }
+
     async fn serve(
         &mut self,
         commands: &mut mpsc::Receiver<GossipCommand>,
@@ -135,9 +145,11 @@ impl Running {
         let mut next_tick = Instant::now();
         loop {
             let leave_deadline = self.leave_waiters.iter().map(|w| w.deadline).min();
+            let poll_at = self.poll_at().filter(|at| *at < next_tick);
             let wake = tokio::select! {
                 () = cancel.cancelled() => Wake::Cancelled,
                 () = tokio::time::sleep_until(next_tick) => Wake::Tick,
+                () = sleep_until_some(poll_at) => Wake::Poll,
                 () = sleep_until_some(leave_deadline) => Wake::LeaveDeadline,
                 message = self.attached.inbound.recv() => Wake::Inbound(message),
                 command = commands.recv() => Wake::Command(command),
@@ -151,6 +163,10 @@ impl Running {
                     // represent never comes.
                     let at = Instant::now();
                     next_tick = at.checked_add(period).unwrap_or(at + FAR_FUTURE);
+                }
+                Wake::Poll => {
+                    let now = self.now();
+                    self.attached.node.poll(now);
                 }
                 // The waiters whose deadline passed are answered below.
                 Wake::LeaveDeadline => {}

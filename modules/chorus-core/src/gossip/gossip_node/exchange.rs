@@ -279,11 +279,9 @@ impl GossipNode {
         if joined.is_empty() {
             return;
         }
-        let owners = joined
-            .iter()
-            .filter_map(|member| self.store.owner_part(member, 0))
-            .collect();
-        let delta = GossipDelta { owners };
+        let delta = self
+            .store
+            .parts_since(joined.iter().map(|m| (m, 0)), self.config.limits());
         let sender = sender.clone();
         self.spread(&delta, |id| *id == sender || joined.contains(id));
     }

@@ -78,10 +78,11 @@ impl GossipNode {
         let delta = self.own_delta_since(before);
         let peers = self.peers.clone();
         let mut targets = Vec::with_capacity(peers.len());
-        for (member, address) in peers {
+        for peer in peers {
+            let address = String::from(peer.address());
             let request = self.send_request(address.clone(), delta.clone(), true, false, now);
             targets.push(LeaveTarget {
-                member,
+                member: peer.id().clone(),
                 address,
                 requests: alloc::vec![request],
                 acknowledged: false,

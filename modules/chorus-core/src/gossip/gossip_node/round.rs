@@ -9,7 +9,7 @@ use super::{GossipNode, Pending};
 use crate::gossip::{
     GossipDelta, GossipMessage, GossipOutput, GossipPush, GossipRequest, GossipStateStore,
 };
-use crate::topology::MemberId;
+use crate::topology::{Member, MemberId};
 
 impl GossipNode {
     /// Runs one round at `now`: bumps the heartbeat when due, times out requests, blocks
@@ -32,9 +32,8 @@ impl GossipNode {
         }
         self.detect_failures(now);
         self.forget_old_blocks(now);
-        // What was deferred to the round: new members and remote consensus values.
-        self.membership_dirty |= core::mem::take(&mut self.membership_grown);
-        self.consensus_dirty |= core::mem::take(&mut self.consensus_stale);
+        // A round does whatever was deferred, due or not.
+        self.take_deferred(now);
         self.settle(now);
         self.announce_if_due(now);
 
@@ -99,7 +98,7 @@ impl GossipNode {
             let all = self
                 .peers
                 .iter()
-                .map(|(_, address)| address.clone())
+                .map(|m| String::from(m.address()))
                 .collect();
             (all, 0)
         } else {
@@ -115,11 +114,10 @@ impl GossipNode {
         count: usize,
         skip: impl Fn(&MemberId) -> bool,
     ) -> Vec<String> {
-        let eligible: Vec<&(MemberId, String)> =
-            self.peers.iter().filter(|(id, _)| !skip(id)).collect();
+        let eligible: Vec<&Member> = self.peers.iter().filter(|m| !skip(m.id())).collect();
         eligible
             .choose_multiple(&mut self.rng, count)
-            .map(|(_, address)| address.clone())
+            .map(|m| String::from(m.address()))
             .collect()
     }
 
@@ -129,7 +127,7 @@ impl GossipNode {
         let eligible: Vec<&String> = self
             .seeds
             .iter()
-            .filter(|s| s.as_str() != own && !self.peers.iter().any(|(_, a)| a == *s))
+            .filter(|s| s.as_str() != own && !self.peers.iter().any(|m| m.address() == s.as_str()))
             .collect();
         eligible
             .choose_multiple(&mut self.rng, count)
@@ -219,13 +217,8 @@ impl GossipNode {
     /// Our own writes after sequence number `before`, as a delta part that lets a receiver
     /// holding every write up to `before` raise its watermark.
     pub(super) fn own_delta_since(&self, before: u64) -> GossipDelta {
-        GossipDelta {
-            owners: self
-                .store
-                .owner_part(self.member.id(), before)
-                .into_iter()
-                .collect(),
-        }
+        self.store
+            .parts_since([(self.member.id(), before)], self.config.limits())
     }
 
     /// Pushes our writes after `before` to every peer (small clusters) or to
@@ -243,8 +236,8 @@ impl GossipNode {
             let targets: Vec<String> = self
                 .peers
                 .iter()
-                .filter(|(id, _)| !skip(id))
-                .map(|(_, address)| address.clone())
+                .filter(|m| !skip(m.id()))
+                .map(|m| String::from(m.address()))
                 .collect();
             self.send_push(targets, delta, 0);
         } else {

@@ -151,6 +151,38 @@ fn nodes_join_through_a_seed_and_agree_on_the_topology() {
 }
 
 #[test]
+fn a_join_shows_in_every_topology_within_the_refresh_gap_not_at_the_next_round() {
+    let mut net = Net::new(&["a", "b", "c", "d"]);
+    for _ in 0..6 {
+        net.round();
+    }
+    assert!(net.all_see(4));
+    let round_at = net.nodes[0].next_round_at();
+    net.nodes.push(node("e", &["a"]));
+    let now = net.now;
+    net.nodes[4].tick(now);
+    net.deliver();
+    // Deferred work asks for a wake-up well before the next round…
+    let wake = net.live().map(GossipNode::next_wake_at).min().unwrap();
+    assert!(wake < round_at, "wake {wake}, round {round_at}");
+    // …and polling then is enough: no round has run, yet everyone sees e.
+    net.now = net.live().map(GossipNode::next_wake_at).max().unwrap();
+    assert!(net.now < round_at);
+    let now = net.now;
+    for n in &mut net.nodes {
+        n.poll(now);
+    }
+    net.deliver();
+    assert!(
+        net.all_see(5),
+        "{:?}",
+        net.live()
+            .map(|n| n.topology().members().len())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn a_set_key_is_pushed_at_once_without_waiting_for_a_round() {
     let mut net = Net::new(&["a", "b", "c", "d", "e"]);
     for _ in 0..6 {
@@ -504,6 +536,27 @@ fn configuration_rules_are_enforced() {
         bad(|c| c.max_bytes_per_message = 100),
         GossipConfigError::MessageBytesTooSmall { .. }
     ));
+    assert_eq!(
+        bad(|c| c.heartbeat_interval_ms = 0),
+        GossipConfigError::ZeroHeartbeatInterval
+    );
+    assert_eq!(bad(|c| c.push_fan_out = 0), GossipConfigError::ZeroFanOut);
+    assert_eq!(
+        bad(|c| c.max_write_bytes = c.max_bytes_per_message / 2 + 1),
+        GossipConfigError::WriteBytesOutOfRange {
+            bytes: 30 * 1024 + 1,
+            maximum: 30 * 1024
+        }
+    );
+    assert!(matches!(
+        bad(|c| c.max_write_bytes = 0),
+        GossipConfigError::WriteBytesOutOfRange { .. }
+    ));
+    // Absurd intervals are refused with an error, not an arithmetic overflow.
+    assert!(matches!(
+        bad(|c| c.gossip_interval_ms = u64::MAX),
+        GossipConfigError::ExpirationTooShort { .. }
+    ));
     assert!(GossipConfig::new().validate().is_ok());
     assert!(GossipConfig::new_lan(1_000).validate().is_ok());
     assert!(
@@ -650,4 +703,65 @@ fn a_view_digest_with_a_position_out_of_range_reads_as_nothing() {
         some: Vec::new(),
     };
     assert_eq!(wrong_length.expand(&members), None);
+}
+
+#[test]
+fn a_write_larger_than_max_write_bytes_is_refused_and_changes_nothing() {
+    let mut n = node("a", &[]);
+    let max = config().max_write_bytes;
+    let seq = n.store().seq();
+    let too_big = vec![7u8; max];
+    assert_eq!(
+        n.set("k", &too_big, 1),
+        Err(GossiperError::WriteTooLarge {
+            key: "k".into(),
+            bytes: max + 1,
+            max
+        })
+    );
+    assert!(matches!(
+        n.map_set("m", "entry", &too_big, 1),
+        Err(GossiperError::WriteTooLarge { .. })
+    ));
+    assert_eq!(n.store().seq(), seq, "nothing written");
+    assert!(n.get(n.member_id(), "k").is_none());
+    // One byte less (key included) fits.
+    assert_eq!(n.set("k", &too_big[1..], 1), Ok(true));
+}
+
+#[test]
+fn a_made_up_heartbeat_for_a_blocked_member_neither_panics_nor_counts_as_news() {
+    let mut net = Net::new(&["a", "b", "c"]);
+    for _ in 0..5 {
+        net.round();
+    }
+    assert!(net.all_see(3));
+    // A peer claims c beats at u64::MAX; then c goes silent and a blocks it.
+    let c = net.nodes[2].member_id().clone();
+    let lie = GossipMessage::Request(crate::gossip::GossipRequest {
+        id: 99,
+        from: net.nodes[1].member_id().clone(),
+        digest: crate::gossip::GossipDigest {
+            entries: vec![crate::gossip::DigestEntry {
+                member: c.clone(),
+                heartbeat: u64::MAX,
+                watermark: 0,
+            }],
+            complete: false,
+            view: None,
+        },
+        delta: crate::gossip::GossipDelta::default(),
+    });
+    let now = net.now;
+    net.nodes[0].handle("b:7000", lie.clone(), now);
+    net.down.push(2);
+    for _ in 0..20 {
+        net.round();
+    }
+    assert!(net.nodes[0].is_blocked(&c));
+    let member = net.nodes[0].member_id().clone();
+    // The same claim again must not overflow, and must not make a rejoin.
+    let now = net.now;
+    net.nodes[0].handle("b:7000", lie, now);
+    assert_eq!(net.nodes[0].member_id(), &member, "no rejoin");
 }

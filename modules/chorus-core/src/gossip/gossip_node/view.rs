@@ -35,14 +35,15 @@ impl GossipNode {
         if self.topology_consensus() != Some(self.topology.hash()) {
             return None;
         }
-        let mut all = Vec::with_capacity(self.view_ids.len());
-        for id in &self.view_ids {
-            let state = self.store.state().member(id)?;
+        let view = self.topology.members();
+        let mut all = Vec::with_capacity(view.len());
+        for member in view {
+            let state = self.store.state().member(member.id())?;
             all.push((state.heartbeat(), state.watermark()));
         }
         // Members known but not (yet) in the topology travel as plain entries.
         let mut entries = Vec::new();
-        if self.store.state().len() > self.view_ids.len() {
+        if self.store.state().len() > view.len() {
             for (member, state) in self.store.state().members() {
                 if !self.view_positions.contains_key(member) && !self.blocked.contains_key(member) {
                     entries.push(crate::gossip::DigestEntry {
@@ -95,7 +96,7 @@ impl GossipNode {
             return Some(digest.clone());
         };
         let members = if view.hash == self.topology.hash() {
-            &self.view_ids
+            self.topology.members()
         } else {
             &self
                 .recent_views
@@ -112,8 +113,21 @@ impl GossipNode {
         })
     }
 
-    /// Brings the derived state up to date: membership first, then consensus.
+    /// Turns the deferred work (new members, remote consensus values) into work to do now.
+    pub(super) fn take_deferred(&mut self, now: u64) {
+        if self.membership_grown || self.consensus_stale {
+            self.membership_dirty |= core::mem::take(&mut self.membership_grown);
+            self.consensus_dirty |= core::mem::take(&mut self.consensus_stale);
+            self.last_deferred_at = now;
+        }
+    }
+
+    /// Brings the derived state up to date: membership first, then consensus. Deferred
+    /// work is included once its gap has passed.
     pub(super) fn settle(&mut self, now: u64) {
+        if self.deferred_due_at().is_some_and(|due| now >= due) {
+            self.take_deferred(now);
+        }
         if self.membership_dirty {
             self.refresh_membership(now);
         }
@@ -147,7 +161,11 @@ impl GossipNode {
             .filter(|(id, _)| !self.blocked.contains_key(*id))
             .filter_map(|(id, state)| {
                 let info = MemberInfo::decode(state.get(reserved_keys::MEMBER)?.value())?;
-                Some(info.to_member(id.clone()))
+                // Unchanged members are shared with the current view, not copied.
+                match self.topology.member(id) {
+                    Some(known) if info.describes(known) => Some(known.clone()),
+                    _ => Some(info.to_member(id.clone())),
+                }
             })
             .collect();
         let next = ClusterTopology::next(&self.topology, members, self.blocked());
@@ -159,7 +177,7 @@ impl GossipNode {
             .members()
             .iter()
             .filter(|m| *m.id() != me)
-            .map(|m| (m.id().clone(), String::from(m.address())))
+            .cloned()
             .collect();
         if let Some(update) =
             self.store
@@ -167,7 +185,7 @@ impl GossipNode {
         {
             self.emit_update(&update);
         }
-        let previous = core::mem::take(&mut self.view_ids);
+        let previous = self.topology.members().to_vec();
         if !previous.is_empty() {
             if self.recent_views.len() == RECENT_VIEWS {
                 self.recent_views.pop_back();
@@ -175,12 +193,11 @@ impl GossipNode {
             self.recent_views
                 .push_front((self.topology.hash(), previous));
         }
-        self.view_ids = next.members().iter().map(|m| m.id().clone()).collect();
-        self.view_positions = self
-            .view_ids
+        self.view_positions = next
+            .members()
             .iter()
             .enumerate()
-            .map(|(i, id)| (id.clone(), i as u32))
+            .map(|(i, m)| (m.id().clone(), i as u32))
             .collect();
         self.topology = next.clone();
         self.consensus_dirty = true;
@@ -229,14 +246,14 @@ impl GossipNode {
             }
             Some(known) if known < member.incarnation() => {
                 self.incarnations
-                    .insert(String::from(name), member.incarnation());
+                    .insert(member.shared_name(), member.incarnation());
                 let older = MemberId::new(name, known);
                 self.block(&older, BlockReason::Superseded, now);
             }
             Some(_) => {}
             None => {
                 self.incarnations
-                    .insert(String::from(name), member.incarnation());
+                    .insert(member.shared_name(), member.incarnation());
             }
         }
     }
@@ -248,7 +265,7 @@ impl GossipNode {
     pub(super) fn lived_on_after_block(&self, member: &MemberId, heartbeat: u64) -> bool {
         let in_flight = self.config.heartbeat_expiration_ms / self.config.heartbeat_interval_ms / 2;
         self.blocked.get(member).is_some_and(|b| {
-            b.reason == BlockReason::Expired && heartbeat > b.heartbeat + in_flight
+            b.reason == BlockReason::Expired && heartbeat > b.heartbeat.saturating_add(in_flight)
         })
     }
 
@@ -272,7 +289,6 @@ impl GossipNode {
         );
         self.detector.reset();
         self.peers.clear();
-        self.view_ids.clear();
         self.view_positions.clear();
         self.recent_views.clear();
         self.incarnations.clear();
