@@ -1,5 +1,7 @@
 //! In-process publish/subscribe of events.
 
+mod publish_hold;
+mod subscriber;
 mod subscription;
 #[cfg(test)]
 mod tests;
@@ -9,10 +11,10 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
+pub use publish_hold::PublishHold;
 pub use subscription::Subscription;
 
-/// A subscriber callback, shared so that a publish can call it outside the lock.
-type Callback<E> = Arc<dyn Fn(&E) + Send + Sync>;
+use subscriber::{Callback, Subscriber};
 
 /// In-process publish/subscribe of events of type `E`.
 ///
@@ -22,7 +24,13 @@ type Callback<E> = Arc<dyn Fn(&E) + Send + Sync>;
 /// subscriber removed while a publish is under way may still receive that one event.
 ///
 /// With a replay capacity of `n`, the stream keeps the last `n` events and hands them to
-/// every new subscriber before live events (`n = 0`, the default, keeps nothing).
+/// every new subscriber before any live event, even one published by another thread while
+/// the replay is under way (`n = 0`, the default, keeps nothing). Every event reaches a new
+/// subscriber exactly once: replayed if it was published before the subscription, live if
+/// after.
+///
+/// A [`PublishHold`] ([`EventStream::hold`]) defers delivery: while one is alive, events
+/// are queued, and the last hold to go delivers them in publish order.
 pub struct EventStream<E> {
     inner: Arc<Inner<E>>,
 }
@@ -33,9 +41,28 @@ struct Inner<E> {
 
 struct State<E> {
     next_id: u64,
-    subscribers: Vec<(u64, Callback<E>)>,
+    subscribers: Vec<(u64, Arc<Subscriber<E>>)>,
     replay: VecDeque<E>,
     replay_capacity: usize,
+    /// Live holds: while non-zero, nothing is delivered.
+    holds: usize,
+    /// A thread is delivering the deferred queue; new work joins the queue meanwhile.
+    flushing: bool,
+    deferred: VecDeque<Deferred<E>>,
+}
+
+/// Work held back by a [`PublishHold`], in the order it was asked for.
+enum Deferred<E> {
+    /// An event to publish.
+    Event(E),
+    /// A new subscriber's replay to deliver.
+    Replay(Arc<Subscriber<E>>),
+}
+
+/// One step of delivering the deferred queue, taken under the lock and run outside it.
+enum Step<E> {
+    Event(E, Vec<Arc<Subscriber<E>>>),
+    Replay(Arc<Subscriber<E>>),
 }
 
 impl<E> EventStream<E> {
@@ -53,6 +80,9 @@ impl<E> EventStream<E> {
                     subscribers: Vec::new(),
                     replay: VecDeque::with_capacity(capacity),
                     replay_capacity: capacity,
+                    holds: 0,
+                    flushing: false,
+                    deferred: VecDeque::new(),
                 }),
             }),
         }
@@ -70,16 +100,21 @@ impl<E> EventStream<E> {
 
     /// Removes the subscription `id`; returns whether it was still registered.
     fn remove(inner: &Inner<E>, id: u64) -> bool {
-        let mut state = inner.state.lock();
-        let before = state.subscribers.len();
-        state.subscribers.retain(|(sid, _)| *sid != id);
-        state.subscribers.len() != before
+        let removed = {
+            let mut state = inner.state.lock();
+            let at = state.subscribers.iter().position(|(sid, _)| *sid == id);
+            at.map(|at| state.subscribers.remove(at).1)
+        };
+        // Closed so that a replay or a queued event still on its way is not delivered.
+        removed.map(|subscriber| subscriber.close()).is_some()
     }
 }
 
 impl<E: Clone> EventStream<E> {
-    /// Registers `callback` for every event published from now on (after the replayed ones).
+    /// Registers `callback` for every event published from now on, after the replayed ones.
     ///
+    /// The replay is delivered before `subscribe` returns, unless a [`PublishHold`] is
+    /// alive: then it is delivered, in order with the held events, when the hold goes.
     /// The returned [`Subscription`] unsubscribes when dropped or when
     /// [`Subscription::unsubscribe`] is called.
     pub fn subscribe<F>(&self, callback: F) -> Subscription<E>
@@ -87,38 +122,135 @@ impl<E: Clone> EventStream<E> {
         F: Fn(&E) + Send + Sync + 'static,
     {
         let callback: Callback<E> = Arc::new(callback);
-        let (id, replayed) = {
+        let (id, replay_now) = {
             let mut state = self.inner.state.lock();
             let id = state.next_id;
             state.next_id += 1;
-            state.subscribers.push((id, Arc::clone(&callback)));
-            let replayed: Vec<E> = state.replay.iter().cloned().collect();
-            (id, replayed)
+            // Registered and given the replay under one lock: an event is either in the
+            // replay or delivered live, never both and never neither.
+            let subscriber = Arc::new(Subscriber::new(callback, state.replay.clone()));
+            state.subscribers.push((id, Arc::clone(&subscriber)));
+            let replay_now = if !subscriber.is_catching_up() {
+                None
+            } else if state.is_held() {
+                state.deferred.push_back(Deferred::Replay(subscriber));
+                None
+            } else {
+                Some(subscriber)
+            };
+            (id, replay_now)
         };
-        for event in &replayed {
-            callback(event);
+        if let Some(subscriber) = replay_now {
+            subscriber.catch_up();
         }
         Subscription::new(Arc::downgrade(&self.inner), id)
     }
 
-    /// Delivers `event` to every current subscriber, outside the lock.
+    /// Delivers `event` to every current subscriber, outside the lock — or, while a
+    /// [`PublishHold`] is alive, queues it for delivery when the hold goes.
     pub fn publish(&self, event: E) {
-        let subscribers: Vec<Callback<E>> = {
+        let subscribers = {
             let mut state = self.inner.state.lock();
-            if state.replay_capacity > 0 {
-                if state.replay.len() == state.replay_capacity {
-                    state.replay.pop_front();
-                }
-                state.replay.push_back(event.clone());
+            if state.is_held() {
+                state.deferred.push_back(Deferred::Event(event));
+                return;
             }
-            state
-                .subscribers
-                .iter()
-                .map(|(_, callback)| Arc::clone(callback))
-                .collect()
+            state.take_in(&event)
         };
-        for callback in subscribers {
-            callback(&event);
+        for subscriber in subscribers {
+            subscriber.deliver(&event);
+        }
+    }
+
+    /// Holds back delivery until the returned [`PublishHold`] (and every other hold) is
+    /// dropped; then the held events are delivered in publish order by the thread that
+    /// drops the last hold.
+    pub fn hold(&self) -> PublishHold<E> {
+        self.inner.state.lock().holds += 1;
+        PublishHold::new(Arc::clone(&self.inner), Self::release)
+    }
+
+    /// Drops one hold; the last one delivers the deferred queue, including what the
+    /// subscribers publish meanwhile, until it is empty or someone takes a hold again.
+    fn release(inner: &Inner<E>) {
+        {
+            let mut state = inner.state.lock();
+            state.holds = state.holds.saturating_sub(1);
+            if state.holds > 0 || state.flushing {
+                return;
+            }
+            state.flushing = true;
+        }
+        let mut guard = FlushGuard { inner, armed: true };
+        loop {
+            let step = {
+                let mut state = inner.state.lock();
+                // Stopping is decided under the lock that a concurrent release checks: with
+                // a hold taken again, its holder delivers the rest when it lets go.
+                let next = if state.holds > 0 {
+                    None
+                } else {
+                    state.deferred.pop_front()
+                };
+                match next {
+                    None => {
+                        state.flushing = false;
+                        guard.armed = false;
+                        return;
+                    }
+                    Some(Deferred::Replay(subscriber)) => Step::Replay(subscriber),
+                    Some(Deferred::Event(event)) => {
+                        let subscribers = state.take_in(&event);
+                        Step::Event(event, subscribers)
+                    }
+                }
+            };
+            match step {
+                Step::Replay(subscriber) => subscriber.catch_up(),
+                Step::Event(event, subscribers) => {
+                    for subscriber in subscribers {
+                        subscriber.deliver(&event);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<E> State<E> {
+    fn is_held(&self) -> bool {
+        self.holds > 0 || self.flushing
+    }
+}
+
+impl<E: Clone> State<E> {
+    /// Records `event` for replay and returns who receives it live: the same lock decides
+    /// both, so a subscriber registering concurrently gets it one way or the other.
+    fn take_in(&mut self, event: &E) -> Vec<Arc<Subscriber<E>>> {
+        if self.replay_capacity > 0 {
+            if self.replay.len() == self.replay_capacity {
+                self.replay.pop_front();
+            }
+            self.replay.push_back(event.clone());
+        }
+        self.subscribers
+            .iter()
+            .map(|(_, subscriber)| Arc::clone(subscriber))
+            .collect()
+    }
+}
+
+/// Ends a delivery of the deferred queue that a panicking callback interrupted, so that
+/// the stream does not stay deferred for good.
+struct FlushGuard<'a, E> {
+    inner: &'a Inner<E>,
+    armed: bool,
+}
+
+impl<E> Drop for FlushGuard<'_, E> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.inner.state.lock().flushing = false;
         }
     }
 }
@@ -144,6 +276,8 @@ impl<E> fmt::Debug for EventStream<E> {
             .field("subscribers", &state.subscribers.len())
             .field("replay_capacity", &state.replay_capacity)
             .field("replay_len", &state.replay.len())
+            .field("holds", &state.holds)
+            .field("deferred", &state.deferred.len())
             .finish()
     }
 }

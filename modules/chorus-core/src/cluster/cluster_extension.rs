@@ -12,10 +12,15 @@ use crate::topology::{ClusterTopology, MemberId};
 /// applied one is ignored). Nobody calls `apply_topology` by hand. A `Rejoined` event
 /// (the node came back under a new incarnation) resets the core's view first.
 ///
-/// Updates may be published while the core is busy, even from inside the core (a provider
-/// publishes its first topology during `start`): they wait in a queue and the holder of the
-/// core applies them before letting it go. Events the core produces are published after the
-/// core is released, so subscribers may call back into the extension.
+/// No subscriber ever runs while the extension holds the core: every access to the core
+/// ([`ClusterExtension::with_core`] and the methods built on it) takes a
+/// [`PublishHold`](crate::event_stream::PublishHold) on the stream first, so an event
+/// published meanwhile — a provider publishes its first topology during `start` — is
+/// delivered only once the core is free again, together with the events the core produced.
+/// A subscriber may therefore call back into the extension (read the topology, the metrics,
+/// or run [`ClusterExtension::with_core`]) from any event without deadlocking. Updates that
+/// reach the extension while another thread holds the core wait in a queue that the holder
+/// applies before letting the core go.
 pub struct ClusterExtension {
     shared: Arc<Shared>,
     _subscription: Subscription<ClusterEvent>,
@@ -84,15 +89,20 @@ impl ClusterExtension {
         self.with_core(|core| core.metrics())
     }
 
-    /// Runs `f` on the core; pending topologies are applied and produced events published
-    /// once `f` returns.
+    /// Runs `f` on the core; pending topologies are applied once `f` returns. The events
+    /// published while `f` runs (by the core's components or by other threads) and those
+    /// the core produced are delivered after the core is released, in that order.
     pub fn with_core<R>(&self, f: impl FnOnce(&mut ClusterCore) -> R) -> R {
+        let hold = self.shared.events.hold();
         let (result, produced) = {
             let mut core = self.shared.core.lock();
             let result = f(&mut core);
             (result, self.shared.apply_pending(&mut core))
         };
         self.shared.publish(produced);
+        // The core is free: deliver what was held back. The extension's own subscriber
+        // applies the topologies among it as it goes.
+        drop(hold);
         self.shared.settle();
         result
     }

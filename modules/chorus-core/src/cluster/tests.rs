@@ -1,8 +1,11 @@
+extern crate std;
+
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{
     ApplyOutcome, ClusterConfig, ClusterCore, ClusterError, ClusterEvent, ClusterExtension,
@@ -236,8 +239,37 @@ fn start_is_refused_while_the_topic_kind_is_not_registered() {
     core.unregister_kind(TOPIC_KIND).unwrap();
     assert_eq!(core.start(), Err(ClusterError::TopicKindNotRegistered));
     assert!(log_of(&log).is_empty(), "no component was started");
+    assert_eq!(core.state(), ClusterState::Stopped);
+    assert_eq!(
+        core.drain_events(),
+        vec![ClusterEvent::StartupFailed {
+            reason: ClusterError::TopicKindNotRegistered
+        }]
+    );
     core.register_kind(TOPIC_KIND).unwrap();
     core.start().unwrap();
+}
+
+#[test]
+fn a_missing_topic_kind_publishes_startup_failed_through_the_extension() {
+    let log: Log = Arc::default();
+    let events = EventStream::new();
+    let core = ClusterCore::new(
+        config(),
+        Box::new(fake("pubsub", &log, &[])),
+        Box::new(fake("gossiper", &log, &[])),
+        Box::new(fake("provider", &log, &[])),
+    );
+    let ext = ClusterExtension::new(core, events);
+    let (_sub, seen) = recorder(ext.events());
+    ext.with_core(|c| c.unregister_kind(TOPIC_KIND)).unwrap();
+    assert_eq!(ext.start(), Err(ClusterError::TopicKindNotRegistered));
+    assert_eq!(
+        *seen.lock(),
+        vec![ClusterEvent::StartupFailed {
+            reason: ClusterError::TopicKindNotRegistered
+        }]
+    );
 }
 
 #[test]
@@ -269,14 +301,52 @@ fn kind_registry_refuses_duplicates_unknown_and_empty_names() {
 #[test]
 fn same_hash_update_is_applied_once() {
     let (mut core, _) = core_with(&[]);
-    let first = ClusterTopology::next(&ClusterTopology::empty(), vec![member("a")], vec![]);
+    let first = ClusterTopology::next(
+        &ClusterTopology::empty(),
+        vec![member("a"), member("b"), member("c")],
+        vec![],
+    );
     assert_eq!(core.apply_topology(&first), Ok(ApplyOutcome::Applied));
-    // Same members in another order, even with other change lists: same hash, ignored.
-    let again = ClusterTopology::new(vec![member("a")]);
+    // The same members learnt in another order, with other change lists: same hash, so
+    // it is ignored and the view applied first stays, change lists included.
+    let again = ClusterTopology::new(vec![member("c"), member("a"), member("b")])
+        .with_changes(vec![member("b")], vec![member("d")]);
+    assert_eq!(again.hash(), first.hash());
     assert_eq!(core.apply_topology(&again), Ok(ApplyOutcome::Ignored));
+    assert_eq!(core.topology(), &first);
     let m = core.metrics().unwrap();
     assert_eq!(
-        (m.updates_applied, m.updates_ignored, m.joined_total),
+        (
+            m.updates_applied,
+            m.updates_ignored,
+            m.joined_total,
+            m.left_total
+        ),
+        (1, 1, 3, 0)
+    );
+}
+
+#[test]
+fn duplicate_member_is_refused_by_apply_topology() {
+    let (mut core, _) = core_with(&[]);
+    let good = ClusterTopology::next(&ClusterTopology::empty(), vec![member("a")], vec![]);
+    core.apply_topology(&good).unwrap();
+    core.drain_events();
+    let twice = ClusterTopology::new(vec![member("b"), member("a"), member("b")]);
+    assert_eq!(
+        core.apply_topology(&twice),
+        Err(TopologyError::DuplicateMember(MemberId::new("b", 1)))
+    );
+    assert_eq!(core.topology(), &good);
+    assert_eq!(
+        core.drain_events(),
+        vec![ClusterEvent::TopologyApplyFailed {
+            reason: TopologyError::DuplicateMember(MemberId::new("b", 1))
+        }]
+    );
+    let m = core.metrics().unwrap();
+    assert_eq!(
+        (m.updates_applied, m.updates_rejected, m.members),
         (1, 1, 1)
     );
 }
@@ -457,4 +527,113 @@ fn extension_resets_the_view_when_the_node_rejoins_under_a_new_incarnation() {
         .publish(ClusterEvent::TopologyUpdated(back.clone()));
     assert_eq!(ext.topology(), back);
     assert_eq!(ext.with_core(|c| c.config().member_id.clone()), me2);
+}
+
+/// Runs `f` on another thread and fails the test if it has not finished within a bound
+/// far above what it needs: a deadlock shows as a failure, not as a hung test run.
+fn finishes<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(f());
+    });
+    result
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{what} did not finish ({e}): deadlock"))
+}
+
+/// What a subscriber saw of the extension when the provider's topology reached it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Observed {
+    members: usize,
+    applied: u64,
+    state: ClusterState,
+}
+
+#[test]
+fn subscriber_may_call_back_into_the_extension_on_the_topology_published_during_start() {
+    let ext = Arc::new(extension_with_static(vec![member("a"), member("b")]));
+    let observed = Arc::new(spin::Mutex::new(Vec::new()));
+    let (ext_in, observed_in) = (Arc::downgrade(&ext), Arc::clone(&observed));
+    let _sub = ext.events().subscribe(move |e| {
+        if let (ClusterEvent::TopologyUpdated(_), Some(ext)) = (e, ext_in.upgrade()) {
+            // The provider publishes this inside `start`, while the extension runs the
+            // core: each of these takes the core.
+            let members = ext.topology().members().len();
+            let applied = ext.metrics().map_or(0, |m| m.updates_applied);
+            let state = ext.with_core(|c| c.state());
+            observed_in.lock().push(Observed {
+                members,
+                applied,
+                state,
+            });
+        }
+    });
+    let node = Arc::clone(&ext);
+    let outcome = finishes("start with a subscriber reading the extension", move || {
+        node.start()
+    });
+    assert_eq!(outcome, Ok(()));
+    // The extension subscribed first, so the topology was applied before this subscriber
+    // read it.
+    assert_eq!(
+        *observed.lock(),
+        vec![Observed {
+            members: 2,
+            applied: 1,
+            state: ClusterState::Running,
+        }]
+    );
+}
+
+#[test]
+fn concurrent_publishers_each_get_their_topology_applied_once() {
+    const ROUNDS: usize = 200;
+    let ext = Arc::new(extension_with_static(vec![member("self")]));
+    ext.start().unwrap();
+    // A subscriber that reads the extension on every event adds contention on the core.
+    let reads = Arc::new(AtomicUsize::new(0));
+    let (ext_in, reads_in) = (Arc::downgrade(&ext), Arc::clone(&reads));
+    let _reader = ext.events().subscribe(move |e| {
+        if let (ClusterEvent::TopologyUpdated(_), Some(ext)) = (e, ext_in.upgrade()) {
+            let _ = ext.metrics();
+            reads_in.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let views = |side: &'static str| -> Vec<ClusterTopology> {
+        (0..ROUNDS)
+            .map(|i| {
+                let name = alloc::format!("{side}{i}");
+                ClusterTopology::new(vec![member("self"), member(&name)])
+            })
+            .collect()
+    };
+    let (left, right) = (views("a"), views("b"));
+    let expected_last = [
+        left.last().cloned().unwrap(),
+        right.last().cloned().unwrap(),
+    ];
+    let shared = Arc::clone(&ext);
+    finishes("two threads publishing topologies", move || {
+        std::thread::scope(|scope| {
+            for views in [left, right] {
+                let ext = &shared;
+                scope.spawn(move || {
+                    for view in views {
+                        ext.events().publish(ClusterEvent::TopologyUpdated(view));
+                        // Interleave core accesses with the publishes of the other thread.
+                        let _ = ext.topology();
+                    }
+                });
+            }
+        });
+    });
+    let m = ext.metrics().unwrap();
+    // Every view is distinct from the one before it whatever the interleaving, so each is
+    // applied exactly once: none lost, none applied twice, none refused.
+    assert_eq!(
+        (m.updates_applied, m.updates_ignored, m.updates_rejected),
+        (1 + 2 * ROUNDS as u64, 0, 0)
+    );
+    assert_eq!(reads.load(Ordering::SeqCst), 2 * ROUNDS);
+    assert!(expected_last.contains(&ext.topology()));
 }

@@ -1,7 +1,9 @@
+extern crate std;
+
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::{EventStream, Subscription};
 
@@ -128,4 +130,189 @@ fn zero_replay_keeps_nothing() {
     let (_sub, seen) = recorder(&stream);
     assert!(seen.lock().is_empty());
     assert_eq!(stream.replay_capacity(), 0);
+}
+
+#[test]
+fn replayed_events_reach_a_new_subscriber_before_a_live_one_from_another_thread() {
+    let stream = EventStream::with_replay(3);
+    for e in 1..=3 {
+        stream.publish(e);
+    }
+    let seen = Arc::new(spin::Mutex::new(Vec::new()));
+    let (sink, live) = (Arc::clone(&seen), stream.clone());
+    let _sub = stream.subscribe(move |e: &u32| {
+        sink.lock().push(*e);
+        if *e == 1 {
+            // While the replay is under way, another thread publishes and finishes
+            // publishing before the replay goes on.
+            let live = live.clone();
+            std::thread::spawn(move || live.publish(100))
+                .join()
+                .unwrap();
+        }
+    });
+    assert_eq!(*seen.lock(), vec![1, 2, 3, 100]);
+}
+
+#[test]
+fn an_event_a_subscriber_publishes_during_its_replay_comes_after_the_replay() {
+    let stream = EventStream::with_replay(2);
+    stream.publish(1);
+    stream.publish(2);
+    let seen = Arc::new(spin::Mutex::new(Vec::new()));
+    let (sink, live) = (Arc::clone(&seen), stream.clone());
+    let _sub = stream.subscribe(move |e: &u32| {
+        sink.lock().push(*e);
+        if *e == 1 {
+            live.publish(10);
+        }
+    });
+    assert_eq!(*seen.lock(), vec![1, 2, 10]);
+}
+
+#[test]
+fn subscribers_joining_during_concurrent_publishes_see_every_event_once_in_order() {
+    const SUBSCRIBERS: usize = 48;
+    let stream = EventStream::with_replay(16);
+    let subscribed = AtomicBool::new(false);
+    let (subscribers, published) = std::thread::scope(|scope| {
+        let publisher = stream.clone();
+        let subscribed = &subscribed;
+        // Publishes until every subscription is made, so that each one races live events.
+        let publishing = scope.spawn(move || {
+            let mut next = 0u32;
+            while !subscribed.load(Ordering::SeqCst) || next < 100 {
+                publisher.publish(next);
+                next += 1;
+            }
+            next
+        });
+        let mut subscribers = Vec::new();
+        while subscribers.len() < SUBSCRIBERS {
+            subscribers.push(recorder(&stream));
+            for _ in 0..20 {
+                std::thread::yield_now();
+            }
+        }
+        subscribed.store(true, Ordering::SeqCst);
+        (subscribers, publishing.join().unwrap())
+    });
+    for (_sub, seen) in &subscribers {
+        let seen = seen.lock();
+        // Replay then live, with nothing lost, repeated or reordered in between.
+        assert!(
+            seen.windows(2).all(|w| w[1] == w[0] + 1),
+            "gap or reordering: {seen:?}"
+        );
+        assert_eq!(seen.last(), Some(&(published - 1)));
+    }
+}
+
+#[test]
+fn events_published_during_a_hold_are_delivered_in_order_when_it_goes() {
+    let stream = EventStream::new();
+    let (_sub, seen) = recorder(&stream);
+    let hold = stream.hold();
+    stream.publish(1);
+    stream.publish(2);
+    assert!(seen.lock().is_empty(), "nothing runs while a hold is alive");
+    drop(hold);
+    assert_eq!(*seen.lock(), vec![1, 2]);
+    stream.publish(3);
+    assert_eq!(*seen.lock(), vec![1, 2, 3]);
+}
+
+#[test]
+fn the_last_of_several_holds_delivers() {
+    let stream = EventStream::new();
+    let (_sub, seen) = recorder(&stream);
+    let outer = stream.hold();
+    let inner = stream.hold();
+    stream.publish(1);
+    drop(inner);
+    assert!(seen.lock().is_empty());
+    drop(outer);
+    assert_eq!(*seen.lock(), vec![1]);
+}
+
+#[test]
+fn a_subscriber_may_take_the_lock_held_while_its_event_was_published() {
+    // The pattern the ClusterExtension relies on: hold, lock, publish, unlock, release.
+    let stream = EventStream::new();
+    let guarded = Arc::new(spin::Mutex::new(0u32));
+    let observed = Arc::new(spin::Mutex::new(Vec::new()));
+    let (lock_in, observed_in) = (Arc::clone(&guarded), Arc::clone(&observed));
+    let _sub = stream.subscribe(move |e: &u32| {
+        // A plain `lock` here would spin for ever if the publisher still held it.
+        let value = lock_in.try_lock().map(|v| *v);
+        observed_in.lock().push((*e, value));
+    });
+    let hold = stream.hold();
+    {
+        let mut value = guarded.lock();
+        *value = 7;
+        stream.publish(1);
+    }
+    drop(hold);
+    assert_eq!(*observed.lock(), vec![(1, Some(7))]);
+}
+
+#[test]
+fn a_publish_from_another_thread_during_a_hold_waits_for_the_hold() {
+    let stream = EventStream::new();
+    let (_sub, seen) = recorder(&stream);
+    let hold = stream.hold();
+    let other = stream.clone();
+    std::thread::spawn(move || other.publish(5)).join().unwrap();
+    assert!(seen.lock().is_empty());
+    drop(hold);
+    assert_eq!(*seen.lock(), vec![5]);
+}
+
+#[test]
+fn a_subscription_made_during_a_hold_gets_its_replay_then_the_held_events() {
+    let stream = EventStream::with_replay(4);
+    stream.publish(1);
+    stream.publish(2);
+    let (_old, old_seen) = recorder(&stream);
+    let hold = stream.hold();
+    stream.publish(3);
+    let (_new, new_seen) = recorder(&stream);
+    stream.publish(4);
+    assert!(
+        new_seen.lock().is_empty(),
+        "the replay waits for the hold too"
+    );
+    drop(hold);
+    assert_eq!(*new_seen.lock(), vec![1, 2, 3, 4]);
+    assert_eq!(*old_seen.lock(), vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn events_subscribers_publish_while_held_events_are_delivered_come_after_them() {
+    let stream = EventStream::new();
+    let inner = stream.clone();
+    let _echo = stream.subscribe(move |e: &u32| {
+        if *e < 10 {
+            inner.publish(e + 10);
+        }
+    });
+    let (_rec, seen) = recorder(&stream);
+    let hold = stream.hold();
+    stream.publish(1);
+    stream.publish(2);
+    drop(hold);
+    // Held events go out in publish order; what their subscribers publish queues behind.
+    assert_eq!(*seen.lock(), vec![1, 2, 11, 12]);
+}
+
+#[test]
+fn an_unsubscribed_subscriber_gets_no_held_event() {
+    let stream = EventStream::new();
+    let (sub, seen) = recorder(&stream);
+    let hold = stream.hold();
+    stream.publish(1);
+    assert!(sub.unsubscribe());
+    drop(hold);
+    assert!(seen.lock().is_empty());
 }
