@@ -3,7 +3,7 @@ use core::hash::Hasher;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Member, MemberId, TopologyError};
+use super::{Member, MemberId, TopologyDecodeError, TopologyError};
 
 /// A view of the cluster: the members sorted by id, what changed since the previous view
 /// (joined, left), the blocked members, and a content hash of the member ids.
@@ -12,7 +12,13 @@ use super::{Member, MemberId, TopologyError};
 /// computes the same hash whatever order it learnt them in; nodes agree on it through a
 /// consensus check. Joined, left and blocked do not enter the hash: they describe how a
 /// node got to this view, not the view.
+///
+/// Deserializing checks what the constructors guarantee — members sorted without
+/// duplicates, joined, left and blocked sorted, and the hash recomputed from the members —
+/// and refuses anything else ([`TopologyDecodeError`]), so bytes from outside never yield
+/// a topology whose lookups or hash disagree with its members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "TopologyWire")]
 pub struct ClusterTopology {
     members: Vec<Member>,
     joined: Vec<Member>,
@@ -155,6 +161,65 @@ impl ClusterTopology {
             return Err(TopologyError::BlockedIsMember(m.id().clone()));
         }
         Ok(())
+    }
+}
+
+/// The serialized fields of a [`ClusterTopology`], checked before they become one.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+pub(super) struct TopologyWire {
+    pub(super) members: Vec<Member>,
+    pub(super) joined: Vec<Member>,
+    pub(super) left: Vec<Member>,
+    pub(super) blocked: Vec<MemberId>,
+    pub(super) hash: u64,
+}
+
+impl TryFrom<TopologyWire> for ClusterTopology {
+    type Error = TopologyDecodeError;
+
+    fn try_from(wire: TopologyWire) -> Result<Self, Self::Error> {
+        for pair in wire.members.windows(2) {
+            if let [a, b] = pair {
+                match a.id().cmp(b.id()) {
+                    core::cmp::Ordering::Less => {}
+                    core::cmp::Ordering::Equal => {
+                        return Err(TopologyDecodeError::DuplicateMember(a.id().clone()));
+                    }
+                    core::cmp::Ordering::Greater => {
+                        return Err(TopologyDecodeError::MembersNotSorted);
+                    }
+                }
+            }
+        }
+        let sorted = |list: &[Member]| {
+            list.windows(2)
+                .all(|p| matches!(p, [a, b] if a.id() <= b.id()))
+        };
+        if !sorted(&wire.joined) || !sorted(&wire.left) {
+            return Err(TopologyDecodeError::ChangesNotSorted);
+        }
+        if !wire
+            .blocked
+            .windows(2)
+            .all(|p| matches!(p, [a, b] if a < b))
+        {
+            return Err(TopologyDecodeError::BlockedNotSorted);
+        }
+        let computed = Self::hash_of(wire.members.iter().map(Member::id));
+        if computed != wire.hash {
+            return Err(TopologyDecodeError::HashMismatch {
+                stored: wire.hash,
+                computed,
+            });
+        }
+        Ok(Self {
+            members: wire.members,
+            joined: wire.joined,
+            left: wire.left,
+            blocked: wire.blocked,
+            hash: computed,
+        })
     }
 }
 
