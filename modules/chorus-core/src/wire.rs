@@ -2,9 +2,11 @@
 //!
 //! A frame on the wire is one byte of protocol version followed by the postcard encoding
 //! of [`Frame`]. Decoding checks the size limit before anything else and turns any byte
-//! string into a frame or a [`WireError`], never a panic. See `docs/protocol.md`.
+//! string into a frame or a [`WireError`], never a panic; a length the bytes claim
+//! reserves memory only in proportion to the bytes left. See `docs/protocol.md`.
 
 mod frame;
+mod frame_input;
 mod handshake;
 mod handshake_refusal;
 #[cfg(test)]

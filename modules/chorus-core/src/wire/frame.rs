@@ -2,6 +2,7 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
+use super::frame_input::FrameInput;
 use super::{Handshake, HandshakeRefusal, PROTOCOL_VERSION, WireError};
 use crate::gossip::GossipMessage;
 use crate::pubsub::PubSubMessage;
@@ -33,7 +34,8 @@ impl Frame {
     }
 
     /// Reads a frame from untrusted bytes: the size limit first, then the version, then
-    /// the content, which must use every byte.
+    /// the content, which must use every byte. A length the bytes claim reserves memory
+    /// only in proportion to the bytes left (see `docs/protocol.md` §8).
     pub fn decode(bytes: &[u8], max_len: usize) -> Result<Self, WireError> {
         if bytes.len() > max_len {
             return Err(WireError::TooLarge {
@@ -48,7 +50,9 @@ impl Frame {
                 supported: PROTOCOL_VERSION,
             });
         }
-        let (frame, rest) = postcard::take_from_bytes(body).map_err(WireError::Malformed)?;
+        let mut decoder = postcard::Deserializer::from_flavor(FrameInput::new(body));
+        let frame = Self::deserialize(&mut decoder).map_err(WireError::Malformed)?;
+        let rest = decoder.finalize().map_err(WireError::Malformed)?;
         if !rest.is_empty() {
             return Err(WireError::TrailingBytes { count: rest.len() });
         }
