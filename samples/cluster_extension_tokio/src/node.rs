@@ -21,7 +21,7 @@ pub(crate) struct NodeArgs {
     #[arg(long)]
     bind: String,
     /// The address peers dial to reach this node, if not the bound one: a host (the bound
-    /// port is added) or HOST:PORT. Required when binding 0.0.0.0 or [::].
+    /// port is added) or HOST:PORT. Required when binding 0.0.0.0 or `[::]`.
     #[arg(long)]
     advertise: Option<String>,
     /// A node to join through (repeat for several).
