@@ -56,7 +56,7 @@ impl GossipNode {
             // moment during changes): take what the request carries and answer with our
             // full digest, so that the last leg brings what we lack.
             let updates = self.merge(&request.delta, now);
-            self.relay_joins(&updates, &request.from);
+            self.relay_joins(&updates, &request.from, now);
             let blocked = &self.blocked;
             let ours = self
                 .store
@@ -75,7 +75,7 @@ impl GossipNode {
         }
         self.observe(&digest, now);
         let updates = self.merge(&request.delta, now);
-        self.relay_joins(&updates, &request.from);
+        self.relay_joins(&updates, &request.from, now);
         if self.blocked.contains_key(&request.from) {
             // The request told us the requester left: answer to acknowledge, nothing more.
             self.respond(
@@ -154,7 +154,7 @@ impl GossipNode {
         }
         self.observe(&digest, now);
         let updates = self.merge(&response.delta, now);
-        self.relay_joins(&updates, &response.from);
+        self.relay_joins(&updates, &response.from, now);
         // Last leg: what the responder said it lacks, never relayed further.
         let blocked = &self.blocked;
         let delta = self
@@ -173,7 +173,7 @@ impl GossipNode {
         let updates = self.merge(&push.delta, now);
         if push.relays == 0 {
             // The last leg of a round: not a rumor, but the members it introduces are.
-            self.relay_joins(&updates, &push.from);
+            self.relay_joins(&updates, &push.from, now);
             return;
         }
         if updates.is_empty() {
@@ -270,7 +270,7 @@ impl GossipNode {
     /// news everywhere: spread what we hold of each (to every peer in a small cluster, as a
     /// rumor in a large one), so a join spreads in message delays instead of rounds. A
     /// node passes a join on only when it is news to it.
-    fn relay_joins(&mut self, updates: &[GossipUpdate], sender: &MemberId) {
+    fn relay_joins(&mut self, updates: &[GossipUpdate], sender: &MemberId, now: u64) {
         let joined: Vec<MemberId> = updates
             .iter()
             .filter(|u| u.key == reserved_keys::MEMBER && !self.blocked.contains_key(&u.member))
@@ -283,7 +283,7 @@ impl GossipNode {
             .store
             .parts_since(joined.iter().map(|m| (m, 0)), self.config.limits());
         let sender = sender.clone();
-        self.spread(&delta, |id| *id == sender || joined.contains(id));
+        self.spread(&delta, |id| *id == sender || joined.contains(id), now);
     }
 
     /// Takes the heartbeats of a digest; members whose heartbeat rose are alive.

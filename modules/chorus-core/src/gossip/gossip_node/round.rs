@@ -223,16 +223,28 @@ impl GossipNode {
 
     /// Pushes our writes after `before` to every peer (small clusters) or to
     /// `push_fan_out` random peers, to be relayed on.
-    pub(super) fn push_own_change(&mut self, before: u64, _now: u64) {
+    pub(super) fn push_own_change(&mut self, before: u64, now: u64) {
         let delta = self.own_delta_since(before);
-        self.spread(&delta, |_| false);
+        self.spread(&delta, |_| false, now);
     }
 
     /// Sends fresh news to every peer while there are at most `broadcast_max_peers` of
     /// them (not relayed: everyone got it), otherwise to `push_fan_out` random peers as a
     /// rumor relayed while it is news. Peers for which `skip` holds are left out.
-    pub(super) fn spread(&mut self, delta: &GossipDelta, skip: impl Fn(&MemberId) -> bool) {
+    pub(super) fn spread(
+        &mut self,
+        delta: &GossipDelta,
+        skip: impl Fn(&MemberId) -> bool,
+        now: u64,
+    ) {
         if self.peers.len() <= self.config.broadcast_max_peers {
+            // Sending to every peer needs every peer: members that joined since the last
+            // refresh are news receivers too (two nodes joining at once learn of each
+            // other this way), so a refresh still waiting for its gap is done now.
+            if self.membership_grown {
+                self.take_deferred(now);
+                self.settle(now);
+            }
             let targets: Vec<String> = self
                 .peers
                 .iter()

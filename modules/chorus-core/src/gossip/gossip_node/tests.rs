@@ -183,6 +183,23 @@ fn a_join_shows_in_every_topology_within_the_refresh_gap_not_at_the_next_round()
 }
 
 #[test]
+fn nodes_joining_at_once_learn_of_each_other_in_message_delays() {
+    // Five nodes start together and join through a; a single round's messages (each node
+    // ticks once, then everything in flight is delivered, no time passing) must be enough
+    // for every node to see every other, although each joiner's request reached a before
+    // a knew the others.
+    let mut net = Net::new(&["a", "b", "c", "d", "e"]);
+    net.round();
+    assert!(
+        net.all_see(5),
+        "{:?}",
+        net.live()
+            .map(|n| n.topology().members().len())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn a_set_key_is_pushed_at_once_without_waiting_for_a_round() {
     let mut net = Net::new(&["a", "b", "c", "d", "e"]);
     for _ in 0..6 {
