@@ -4,7 +4,7 @@
 mod delta_entry;
 mod delta_limits;
 mod digest_entry;
-mod encoded_size;
+pub(crate) mod encoded_size;
 mod gossip_config;
 mod gossip_config_error;
 mod gossip_delta;

@@ -12,6 +12,10 @@ pub struct PubSubConfig {
     pub max_topic_bytes: usize,
     /// A delivery batch not acknowledged after this long reports `Timeout` (default 5 s).
     pub delivery_timeout_ms: u64,
+    /// Encoded bytes of the messages of one delivery batch (default 512 KiB): the messages
+    /// for one member are split into several batches above it, so that a batch fits the
+    /// driver's frame limit. A message larger on its own travels alone.
+    pub max_batch_bytes: usize,
     /// Topics whose latest message is handed to subscribers that arrive later.
     pub retained_topics: Vec<String>,
 }
@@ -24,6 +28,7 @@ impl PubSubConfig {
             group_queue_capacity: 1_024,
             max_topic_bytes: 256,
             delivery_timeout_ms: 5_000,
+            max_batch_bytes: 512 * 1024,
             retained_topics: Vec::new(),
         }
     }

@@ -130,4 +130,18 @@ pub enum PubSubEvent {
         /// Messages waiting.
         length: usize,
     },
+    /// A message reached this node for a local broadcast subscriber that could not take
+    /// it — its buffer was full — and was not handed to it. Reported by the driver, which
+    /// owns the subscriber's buffer: broadcast delivery is at most once, and the publisher
+    /// counted the message delivered to this node.
+    DeliveryDropped {
+        /// The topic.
+        topic: String,
+        /// The subscriber that missed it.
+        subscriber: SubscriberId,
+        /// The publishing node.
+        publisher: MemberId,
+        /// The message.
+        message_id: u64,
+    },
 }

@@ -6,6 +6,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::{Delivery, PendingBatch, PubSubBroker};
+use crate::gossip::encoded_size;
 use crate::pubsub::{
     BatchMessage, DeliveryAck, DeliveryBatch, DeliveryStatus, GroupCompletion, PubSubError,
     PubSubEvent, PubSubMessage, PubSubOutput, RemovalReason, RequeueReason, SubscriberId,
@@ -14,15 +15,21 @@ use crate::pubsub::{
 use crate::topology::MemberId;
 
 impl PubSubBroker {
-    /// Sends one batch per member (delivering locally for this node) and remembers each
-    /// until it is acknowledged.
+    /// Sends one batch per member — several when its messages exceed `max_batch_bytes` —
+    /// delivering locally for this node, and remembers each until it is acknowledged.
     pub(super) fn send_batches(
         &mut self,
         topic: &str,
         batches: BTreeMap<MemberId, Vec<BatchMessage>>,
         now: u64,
     ) {
-        for (member, messages) in batches {
+        let limit = self.config.max_batch_bytes;
+        let parts = batches.into_iter().flat_map(|(member, messages)| {
+            split_by_size(messages, limit)
+                .into_iter()
+                .map(move |part| (member.clone(), part))
+        });
+        for (member, messages) in parts {
             if messages.is_empty() {
                 continue;
             }
@@ -359,6 +366,45 @@ impl PubSubBroker {
             self.fail_timed_out(&batch.topic, &batch.member, batch.deliveries, now);
         }
     }
+}
+
+/// `messages` in order, cut into parts whose encoded size stays within `limit` bytes (a
+/// message larger on its own is a part alone).
+fn split_by_size(messages: Vec<BatchMessage>, limit: usize) -> Vec<Vec<BatchMessage>> {
+    let mut parts: Vec<Vec<BatchMessage>> = Vec::new();
+    let mut current: Vec<BatchMessage> = Vec::new();
+    let mut current_bytes = 0usize;
+    for message in messages {
+        let bytes = encoded_len(&message);
+        if !current.is_empty() && current_bytes.saturating_add(bytes) > limit {
+            parts.push(core::mem::take(&mut current));
+            current_bytes = 0;
+        }
+        current_bytes = current_bytes.saturating_add(bytes);
+        current.push(message);
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
+/// Bytes of `message` in postcard encoding.
+fn encoded_len(message: &BatchMessage) -> usize {
+    let subscribers: usize = message
+        .subscribers
+        .iter()
+        .map(|s| encoded_size::bytes(s.as_str().len()))
+        .sum();
+    encoded_size::varint(message.message_id)
+        + encoded_size::bytes(message.payload.len())
+        + encoded_size::varint(message.subscribers.len() as u64)
+        + subscribers
+        + 1
+        + message
+            .group
+            .as_ref()
+            .map_or(0, |g| encoded_size::bytes(g.len()))
 }
 
 /// The status of each of `deliveries` in an acknowledgement: in the same order when the

@@ -179,6 +179,49 @@ fn every_broadcast_subscriber_gets_every_message_once_with_one_batch_per_member(
 }
 
 #[test]
+fn messages_over_max_batch_bytes_travel_in_several_batches_in_order() {
+    let config = PubSubConfig {
+        max_batch_bytes: 100,
+        ..PubSubConfig::new()
+    };
+    let mut net = Net::new(2, &config);
+    net.sub(1, "news", "s", None, 1);
+    net.frames = 0;
+    // Five messages of about 42 encoded bytes: two fit a batch of 100 bytes.
+    let payloads = (0..5u8).map(|i| vec![i; 40]).collect();
+    let ack = net.brokers[0].publish("news", payloads, 0);
+    net.pump();
+    let PublishAck::Accepted { message_ids } = ack else {
+        panic!("accepted");
+    };
+    let got: Vec<u64> = net.got.iter().map(|g| g.message_id).collect();
+    assert_eq!(got, message_ids, "every message once, in publish order");
+    assert_eq!(
+        net.frames,
+        3 * 2,
+        "three batches (2 + 2 + 1), each acknowledged"
+    );
+    assert_eq!(net.brokers[0].pending_batches(), 0);
+    assert_eq!(net.brokers[0].metrics("news").delivered, 5);
+}
+
+#[test]
+fn a_message_larger_than_max_batch_bytes_travels_alone() {
+    let config = PubSubConfig {
+        max_batch_bytes: 10,
+        ..PubSubConfig::new()
+    };
+    let mut net = Net::new(2, &config);
+    net.sub(1, "news", "s", None, 1);
+    net.frames = 0;
+    let payloads = vec![vec![1; 50], vec![2; 50]];
+    assert!(net.brokers[0].publish("news", payloads, 0).is_accepted());
+    net.pump();
+    assert_eq!(net.got.len(), 2);
+    assert_eq!(net.frames, 2 * 2, "one batch per message");
+}
+
+#[test]
 fn each_group_message_reaches_exactly_one_instance_and_the_queue_feeds_completions() {
     let mut net = Net::new(3, &PubSubConfig::new());
     for node in 0..3 {
