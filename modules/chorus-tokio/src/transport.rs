@@ -2,6 +2,7 @@
 
 mod backoff;
 mod connection;
+mod inbound_frame;
 mod inbound_message;
 #[cfg(test)]
 mod tests;
@@ -10,6 +11,7 @@ mod transport_config;
 mod transport_error;
 mod transport_metrics;
 
+pub use inbound_frame::InboundFrame;
 pub use inbound_message::InboundMessage;
 pub use tokio_tcp_transport::TokioTcpTransport;
 pub use transport_config::TransportConfig;

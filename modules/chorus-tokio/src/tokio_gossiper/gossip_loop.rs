@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::NodeError;
 use crate::gossip_command::{GossipCommand, Reply};
-use crate::transport::{InboundMessage, TokioTcpTransport};
+use crate::transport::{InboundFrame, InboundMessage, TokioTcpTransport};
 
 /// About thirty years: "never" for a timer.
 const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3_600);
@@ -171,8 +171,11 @@ impl Running {
                 // The waiters whose deadline passed are answered below.
                 Wake::LeaveDeadline => {}
                 Wake::Inbound(Some(m)) => {
-                    let now = self.now();
-                    self.attached.node.handle(&m.from, m.message, now);
+                    // Pub/sub frames have no broker to go to yet.
+                    if let InboundFrame::Gossip(message) = m.message {
+                        let now = self.now();
+                        self.attached.node.handle(&m.from, message, now);
+                    }
                 }
                 Wake::Command(Some(command)) => self.apply(command),
             }

@@ -13,10 +13,10 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
-use super::InboundMessage;
 use super::backoff::Backoff;
 use super::tokio_tcp_transport::Inner;
 use super::transport_metrics::Counters;
+use super::{InboundFrame, InboundMessage};
 
 type Connection = Framed<TcpStream, LengthDelimitedCodec>;
 
@@ -99,7 +99,8 @@ pub(super) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
     }
 }
 
-/// Serves one accepted connection: handshake, then gossip frames until it closes.
+/// Serves one accepted connection: handshake, then gossip and pub/sub frames until it
+/// closes.
 async fn inbound(inner: Arc<Inner>, stream: TcpStream) {
     let peer_addr = stream
         .peer_addr()
@@ -139,30 +140,30 @@ async fn inbound(inner: Arc<Inner>, stream: TcpStream) {
         let Some(bytes) = bytes else {
             return;
         };
-        match Frame::decode(&bytes, inner.config.max_frame_bytes) {
-            Ok(Frame::Gossip(message)) => {
-                let message = InboundMessage {
-                    from: theirs.address.clone(),
-                    member: theirs.member.clone(),
-                    message,
-                };
-                // A full queue slows this connection down; a closing transport ends it.
-                let delivered = tokio::select! {
-                    () = inner.cancel.cancelled() => return,
-                    delivered = inner.inbound.send(message) => delivered,
-                };
-                if delivered.is_err() {
-                    return;
-                }
-            }
+        let message = match Frame::decode(&bytes, inner.config.max_frame_bytes) {
+            Ok(Frame::Gossip(message)) => InboundFrame::Gossip(message),
+            Ok(Frame::PubSub(message)) => InboundFrame::PubSub(message),
             // Frames this connection has no use for (a second handshake, say) are skipped.
-            Ok(_) => {}
+            Ok(_) => continue,
             Err(_) => {
                 // A frame we cannot read: this connection is broken or hostile. Close it;
                 // nothing else is affected.
                 Counters::add(&inner.counters.decode_errors, 1);
                 return;
             }
+        };
+        let message = InboundMessage {
+            from: theirs.address.clone(),
+            member: theirs.member.clone(),
+            message,
+        };
+        // A full queue slows this connection down; a closing transport ends it.
+        let delivered = tokio::select! {
+            () = inner.cancel.cancelled() => return,
+            delivered = inner.inbound.send(message) => delivered,
+        };
+        if delivered.is_err() {
+            return;
         }
     }
 }

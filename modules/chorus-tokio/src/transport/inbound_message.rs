@@ -1,8 +1,9 @@
-use chorus_core::gossip::GossipMessage;
 use chorus_core::topology::MemberId;
 
-/// A gossip message received on an accepted connection, with who sent it (as its
-/// handshake said).
+use super::InboundFrame;
+
+/// A message received on an accepted connection, with who sent it (as its handshake
+/// said).
 #[derive(Debug, Clone)]
 pub struct InboundMessage {
     /// The address the sender listens on (answers go there).
@@ -10,5 +11,5 @@ pub struct InboundMessage {
     /// The sender's member id at handshake time.
     pub member: MemberId,
     /// The message.
-    pub message: GossipMessage,
+    pub message: InboundFrame,
 }

@@ -5,13 +5,14 @@ use std::time::Duration;
 use chorus_core::cluster::ClusterEvent;
 use chorus_core::event_stream::{EventStream, Subscription};
 use chorus_core::gossip::{DeltaEntry, GossipDelta, GossipMessage, GossipPush, OwnerDelta};
+use chorus_core::pubsub::{GroupCompletion, PubSubMessage, SubscriberId};
 use chorus_core::topology::MemberId;
 use chorus_core::wire::{Frame, Handshake, HandshakeRefusal, PROTOCOL_VERSION};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::backoff::Backoff;
-use super::{TokioTcpTransport, TransportConfig, TransportError};
+use super::{InboundFrame, TokioTcpTransport, TransportConfig, TransportError};
 
 fn listening(
     config: TransportConfig,
@@ -101,6 +102,86 @@ async fn a_valid_handshake_is_accepted_and_its_gossip_delivered() {
     assert_eq!(message.from, "a:1");
     assert_eq!(message.member, MemberId::new("a", 1));
     transport.close();
+}
+
+fn completion(name: &str) -> Frame {
+    Frame::PubSub(PubSubMessage::Completed(GroupCompletion {
+        from: MemberId::new(name, 1),
+        topic: "jobs".into(),
+        group: "g".into(),
+        subscriber: SubscriberId::new("s1"),
+        message_ids: vec![1],
+    }))
+}
+
+#[tokio::test]
+async fn a_pub_sub_frame_is_delivered_with_the_member_of_the_handshake() {
+    let (transport, mut inbound) = listening(TransportConfig::new());
+    let mut client = Raw::connect(&transport).await;
+    client.send(&handshake("a")).await;
+    client.receive().await.unwrap();
+    // The frame claims another sender; the transport reports who the connection is.
+    client.send(&completion("b")).await;
+    let message = tokio::time::timeout(Duration::from_secs(1), inbound.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(message.member, MemberId::new("a", 1));
+    let InboundFrame::PubSub(PubSubMessage::Completed(done)) = message.message else {
+        panic!("a pub/sub frame: {message:?}");
+    };
+    assert_eq!(done.from, MemberId::new("b", 1));
+    transport.close();
+}
+
+#[tokio::test]
+async fn a_frame_over_the_limit_is_not_sent_and_keeps_the_connection() {
+    let mut config = TransportConfig::new();
+    config.max_frame_bytes = 4_096;
+    let (a, _a_inbound) = listening(config.clone());
+    let (b, mut b_inbound) = listening(config);
+    let to = b.local_address().to_string();
+    let refused = a.send(&to, &big_push(8_192));
+    assert!(
+        matches!(
+            refused,
+            Err(TransportError::FrameTooLarge { max: 4_096, .. })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(a.metrics().oversized_frames, 1);
+    a.send(&to, &push("a")).unwrap();
+    let message = tokio::time::timeout(Duration::from_secs(5), b_inbound.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(message.message, InboundFrame::Gossip(_)));
+    assert_eq!(b.metrics().decode_errors, 0, "the peer never saw it");
+    a.close();
+    b.close();
+}
+
+#[tokio::test]
+async fn a_new_member_id_opens_new_connections_that_announce_it() {
+    let (a, _a_inbound) = listening(TransportConfig::new());
+    let (b, mut b_inbound) = listening(TransportConfig::new());
+    let to = b.local_address().to_string();
+    a.send(&to, &push("server")).unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(5), b_inbound.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.member, MemberId::new("server", 1));
+    a.set_member(MemberId::new("server", 2));
+    a.send(&to, &push("server")).unwrap();
+    let second = tokio::time::timeout(Duration::from_secs(5), b_inbound.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.member, MemberId::new("server", 2));
+    assert_eq!(a.metrics().connects, 2);
+    a.close();
+    b.close();
 }
 
 #[tokio::test]

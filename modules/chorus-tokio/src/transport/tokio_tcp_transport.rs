@@ -66,8 +66,8 @@ impl Inner {
 
 impl TokioTcpTransport {
     /// Binds `address` and starts accepting connections for cluster `cluster` as `member`.
-    /// Must be called inside a Tokio runtime. Received gossip arrives on the returned
-    /// receiver; handshake failures are published on `events`.
+    /// Must be called inside a Tokio runtime. Received gossip and pub/sub frames arrive on
+    /// the returned receiver; handshake failures are published on `events`.
     ///
     /// The advertised address (what peers dial) is the bound address, so binding
     /// `127.0.0.1:0` advertises the port the system chose; see
@@ -164,22 +164,47 @@ impl TokioTcpTransport {
             .protocol_version = version;
     }
 
-    /// Changes the member id announced in new handshakes (after a rejoin).
+    /// Changes the member id announced in new handshakes (after a rejoin). The next
+    /// frame to each peer opens a new connection, so that peers see the new id: a peer
+    /// takes pub/sub frames only from the member its connection's handshake named. The
+    /// old connections close once idle.
     pub fn set_member(&self, member: MemberId) {
-        self.inner
-            .local
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .member = member;
+        let changed = {
+            let mut local = self
+                .inner
+                .local
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let changed = local.member != member;
+            local.member = member;
+            changed
+        };
+        if changed {
+            self.inner
+                .peers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+        }
     }
 
     /// Queues `frame` for the peer listening at `to`, opening a connection if needed.
-    /// Never waits: a full queue is `QueueFull`.
+    /// Never waits: a full queue is `QueueFull`, and a frame over `max_frame_bytes`,
+    /// which the peer would refuse, is `FrameTooLarge`.
     pub fn send(&self, to: &str, frame: &Frame) -> Result<(), TransportError> {
         if self.inner.cancel.is_cancelled() {
             return Err(TransportError::Closed);
         }
         let bytes = Bytes::from(frame.encode());
+        let max = self.inner.config.max_frame_bytes;
+        if bytes.len() > max {
+            Counters::add(&self.inner.counters.oversized_frames, 1);
+            return Err(TransportError::FrameTooLarge {
+                peer: to.to_string(),
+                bytes: bytes.len(),
+                max,
+            });
+        }
         let mut bytes = Some(bytes);
         // Two attempts: a connection task that just closed for idleness is replaced.
         for _ in 0..2 {

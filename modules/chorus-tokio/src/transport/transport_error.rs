@@ -16,6 +16,16 @@ pub enum TransportError {
         /// The peer's address.
         peer: String,
     },
+    /// The encoded frame is larger than `max_frame_bytes`: the peer would refuse it and
+    /// close the connection, so it was not sent (counted in `oversized_frames`).
+    FrameTooLarge {
+        /// The peer's address.
+        peer: String,
+        /// The frame's size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The transport is closed.
     Closed,
     /// A setting is out of range.
@@ -30,6 +40,10 @@ impl fmt::Display for TransportError {
         match self {
             Self::Bind { address, reason } => write!(f, "bind {address} failed: {reason}"),
             Self::QueueFull { peer } => write!(f, "send queue to {peer} is full"),
+            Self::FrameTooLarge { peer, bytes, max } => write!(
+                f,
+                "frame of {bytes} bytes for {peer} not sent: over max_frame_bytes ({max}); raise TransportConfig::max_frame_bytes on every node or send less at once"
+            ),
             Self::Closed => f.write_str("the transport is closed"),
             Self::InvalidConfig { reason } => {
                 write!(f, "invalid transport configuration: {reason}")

@@ -24,6 +24,8 @@ pub struct TransportMetrics {
     pub decode_errors: u64,
     /// Frames not queued because the peer's queue was full.
     pub queue_full: u64,
+    /// Frames not sent because they were larger than `max_frame_bytes`.
+    pub oversized_frames: u64,
     /// Writes that took longer than `write_timeout` (each dropped its connection).
     pub write_timeouts: u64,
     /// Established outbound connections lost: the peer closed it, or a write failed or
@@ -44,6 +46,7 @@ pub(crate) struct Counters {
     pub(crate) refusals: AtomicU64,
     pub(crate) decode_errors: AtomicU64,
     pub(crate) queue_full: AtomicU64,
+    pub(crate) oversized_frames: AtomicU64,
     pub(crate) write_timeouts: AtomicU64,
     pub(crate) disconnects: AtomicU64,
 }
@@ -66,6 +69,7 @@ impl Counters {
             refusals: read(&self.refusals),
             decode_errors: read(&self.decode_errors),
             queue_full: read(&self.queue_full),
+            oversized_frames: read(&self.oversized_frames),
             write_timeouts: read(&self.write_timeouts),
             disconnects: read(&self.disconnects),
         }
