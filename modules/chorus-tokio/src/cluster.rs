@@ -6,10 +6,11 @@ use chorus_core::cluster::{ClusterEvent, ClusterExtension, ClusterMetrics, Metri
 use chorus_core::consensus::{ConsensusCheck, ConsensusHandle};
 use chorus_core::event_stream::EventStream;
 use chorus_core::gossip::GossipMetrics;
+use chorus_core::pubsub::{PublishAck, Subscription, TopicMetrics};
 use chorus_core::topology::{ClusterTopology, Member, MemberId};
 
 use crate::transport::{TokioTcpTransport, TransportMetrics};
-use crate::{ClusterBuilder, ClusterEvents, GossipHandle, NodeError};
+use crate::{ClusterBuilder, ClusterEvents, Delivery, GossipHandle, NodeError, SubscriptionStream};
 
 /// A running chorus node: the facade users hold.
 ///
@@ -121,6 +122,89 @@ impl Cluster {
         Ok(self.gossip.topology_consensus().await?)
     }
 
+    /// Subscribes to `topic` as a broadcast subscriber: the stream yields every message
+    /// published on the topic anywhere in the cluster from now on, once, in publish order
+    /// per publishing node (at most once: see [`SubscriptionStream`] for a subscriber that
+    /// falls behind).
+    ///
+    /// The subscription is gossiped at once; a node publishes to it once it learnt it
+    /// (within a message delay). Dropping the stream unsubscribes.
+    pub async fn subscribe(&self, topic: &str) -> Result<SubscriptionStream, NodeError> {
+        self.gossip.subscribe(topic, None, 1).await
+    }
+
+    /// Subscribes to `topic` as an instance of the load-balanced `group`: each message
+    /// published on the topic goes to exactly one instance of the group, the next idle
+    /// one in round-robin order. An instance holds at most `max_in_flight` messages of a
+    /// publishing node until it completes them ([`Delivery::complete`]); when every
+    /// instance is busy, messages wait in the group's queue at the publisher
+    /// (`group_queue_capacity`), and a publish that does not fit is refused with
+    /// `QueueFull`.
+    ///
+    /// Dropping the stream unsubscribes, and the messages the instance had not completed
+    /// go to other instances.
+    pub async fn subscribe_group(
+        &self,
+        topic: &str,
+        group: &str,
+        max_in_flight: u32,
+    ) -> Result<SubscriptionStream, NodeError> {
+        self.gossip
+            .subscribe(topic, Some(group), max_in_flight)
+            .await
+    }
+
+    /// Unsubscribes `stream` and waits until the node took it in (the same as dropping
+    /// it, which does not wait).
+    pub async fn unsubscribe(&self, stream: SubscriptionStream) -> Result<(), NodeError> {
+        stream.unsubscribe().await
+    }
+
+    /// Publishes `payloads` on `topic`, in order, and returns the broker's answer:
+    /// `Accepted` with the message ids (every message was sent to its subscribers' nodes
+    /// or queued in a group), or `Rejected` with nothing sent — `NoSubscribers`,
+    /// `PayloadTooLarge` (over `max_payload_bytes`), `QueueFull` (a group cannot take
+    /// them all), `InvalidTopic`, `NotStarted`. Fails with
+    /// `NodeError::PubSub(NotStarted)` only when the node's loop does not run.
+    ///
+    /// Accepted means planned, not delivered: deliveries are confirmed by the subscribers'
+    /// nodes, and failures (`Timeout`, `Unreachable`) are reported as
+    /// `PubSubEvent::DeliveryFailed` on [`events`](Self::events).
+    pub async fn publish(
+        &self,
+        topic: &str,
+        payloads: Vec<Vec<u8>>,
+    ) -> Result<PublishAck, NodeError> {
+        self.gossip.publish(topic, payloads).await
+    }
+
+    /// Publishes one message on `topic` (see [`publish`](Self::publish)).
+    pub async fn publish_one(
+        &self,
+        topic: &str,
+        payload: impl Into<Vec<u8>>,
+    ) -> Result<PublishAck, NodeError> {
+        self.gossip.publish(topic, vec![payload.into()]).await
+    }
+
+    /// Completes a group delivery (as [`Delivery::complete`] does): its instance may take
+    /// the next message of that publisher. Does nothing for a broadcast delivery.
+    pub async fn complete(&self, delivery: &Delivery) -> Result<(), NodeError> {
+        self.gossip.complete(delivery).await
+    }
+
+    /// The subscriptions of `topic` in this node's registry (every member's, as gossip
+    /// brought them here), sorted by member and subscriber.
+    pub async fn subscriptions(&self, topic: &str) -> Result<Vec<Subscription>, NodeError> {
+        self.gossip.subscriptions(topic).await
+    }
+
+    /// This node's pub/sub counters of `topic`: published, rejected, delivered, failed,
+    /// received, completed, requeued.
+    pub async fn topic_metrics(&self, topic: &str) -> Result<TopicMetrics, NodeError> {
+        self.gossip.topic_metrics(topic).await
+    }
+
     /// Gossip counters.
     pub async fn gossip_metrics(&self) -> Result<GossipMetrics, NodeError> {
         Ok(self.gossip.metrics().await?)
@@ -136,7 +220,8 @@ impl Cluster {
         self.extension.metrics()
     }
 
-    /// Leaves the cluster gracefully, then stops pub/sub, gossip and the transport.
+    /// Leaves the cluster gracefully, then stops the provider, gossip and pub/sub (every
+    /// subscription stream ends) and the transport.
     ///
     /// The node writes its left key and sends it to every live peer, again each request
     /// timeout to those that have not answered, until all acknowledged — each blocks the

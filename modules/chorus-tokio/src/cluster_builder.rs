@@ -6,6 +6,7 @@ use chorus_core::cluster::{
 };
 use chorus_core::event_stream::EventStream;
 use chorus_core::gossip::{GossipConfig, GossiperError};
+use chorus_core::pubsub::PubSubConfig;
 use chorus_core::topology::MemberId;
 
 use crate::transport::TransportConfig;
@@ -40,6 +41,8 @@ pub struct ClusterBuilder {
     kinds: Vec<String>,
     gossip: GossipConfig,
     transport: TransportConfig,
+    pub_sub: PubSubConfig,
+    subscription_buffer: usize,
     incarnation: Option<u64>,
     rng_seed: Option<u64>,
     leave_timeout: Duration,
@@ -58,6 +61,8 @@ impl ClusterBuilder {
             kinds: Vec::new(),
             gossip: GossipConfig::new(),
             transport: TransportConfig::new(),
+            pub_sub: PubSubConfig::new(),
+            subscription_buffer: crate::tokio_pub_sub::DEFAULT_SUBSCRIPTION_BUFFER,
             incarnation: None,
             rng_seed: None,
             leave_timeout: Duration::from_secs(2),
@@ -142,6 +147,26 @@ impl ClusterBuilder {
         self
     }
 
+    /// Pub/sub settings (default `PubSubConfig::new()`: payloads up to 256 KiB, group
+    /// queues of 1,024 messages, a delivery timeout of 5 s, batches of 512 KiB). Batches
+    /// must fit the transport's `max_frame_bytes` with 64 KiB to spare, or the node
+    /// refuses to start (`StartupFailed`).
+    #[must_use]
+    pub fn pub_sub_config(mut self, config: PubSubConfig) -> Self {
+        self.pub_sub = config;
+        self
+    }
+
+    /// Deliveries buffered per subscription stream (default 1,024; from 1 to 1,048,576, a
+    /// value outside is brought to the bound). A broadcast subscriber whose buffer is full
+    /// misses the messages that arrive meanwhile, each counted and reported as
+    /// `PubSubEvent::DeliveryDropped`; group deliveries are never dropped.
+    #[must_use]
+    pub fn subscription_buffer(mut self, deliveries: usize) -> Self {
+        self.subscription_buffer = deliveries;
+        self
+    }
+
     /// The incarnation (default: milliseconds since the Unix epoch, so a restarted
     /// process is a new, larger incarnation).
     #[must_use]
@@ -188,7 +213,10 @@ impl ClusterBuilder {
             .events
             .clone()
             .unwrap_or_else(|| EventStream::with_replay(EVENT_REPLAY));
-        let gossiper = TokioGossiper::new(self.gossip, events.clone());
+        let pub_sub = TokioPubSub::new(member.clone(), self.pub_sub.clone())
+            .with_subscription_buffer(self.subscription_buffer)
+            .with_max_frame_bytes(self.transport.max_frame_bytes);
+        let gossiper = TokioGossiper::new(self.gossip, events.clone()).with_pub_sub(&pub_sub);
         let gossip = gossiper.handle();
         let provider = LocalClusterProvider::new(
             LocalClusterProviderConfig {
@@ -217,7 +245,7 @@ impl ClusterBuilder {
         }
         let core = ClusterCore::new(
             config,
-            Box::new(TokioPubSub::new()),
+            Box::new(pub_sub),
             Box::new(gossiper),
             Box::new(provider),
         );

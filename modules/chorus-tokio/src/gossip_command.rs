@@ -4,10 +4,12 @@ use std::time::Duration;
 
 use chorus_core::consensus::{ConsensusCheck, ConsensusHandle};
 use chorus_core::gossip::{GossipMetrics, GossipNode, GossiperError};
+use chorus_core::pubsub::{PubSubError, PublishAck, SubscriberId, Subscription, TopicMetrics};
 use chorus_core::topology::{ClusterTopology, MemberId};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::NodeError;
+use crate::tokio_pub_sub::LocalSink;
 use crate::transport::{InboundMessage, TokioTcpTransport};
 
 /// A reply channel.
@@ -63,5 +65,43 @@ pub(crate) enum GossipCommand {
     Leave {
         timeout: Duration,
         reply: Reply<Result<(), NodeError>>,
+    },
+    /// Subscribe a new local subscriber fed through `sink`; the reply is its id.
+    Subscribe {
+        topic: String,
+        group: Option<String>,
+        max_in_flight: u32,
+        sink: LocalSink,
+        reply: Reply<Result<SubscriberId, PubSubError>>,
+    },
+    /// Unsubscribe a local subscriber; a dropped stream sends it without a reply.
+    Unsubscribe {
+        topic: String,
+        subscriber: SubscriberId,
+        reply: Option<Reply<Result<(), PubSubError>>>,
+    },
+    Publish {
+        topic: String,
+        payloads: Vec<Vec<u8>>,
+        reply: Reply<PublishAck>,
+    },
+    /// A local group instance finished a message.
+    Complete {
+        publisher: MemberId,
+        topic: String,
+        group: String,
+        subscriber: SubscriberId,
+        message_id: u64,
+        reply: Reply<Result<(), PubSubError>>,
+    },
+    /// The registry's subscriptions of a topic.
+    Subscriptions {
+        topic: String,
+        reply: Reply<Vec<Subscription>>,
+    },
+    /// The broker's counters of a topic.
+    TopicMetrics {
+        topic: String,
+        reply: Reply<TopicMetrics>,
     },
 }

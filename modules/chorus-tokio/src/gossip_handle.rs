@@ -3,12 +3,14 @@ use std::time::Duration;
 
 use chorus_core::consensus::{ConsensusCheck, ConsensusHandle};
 use chorus_core::gossip::{GossipMetrics, GossipNode, GossiperError};
+use chorus_core::pubsub::{PubSubError, PublishAck, SubscriberId, Subscription, TopicMetrics};
 use chorus_core::topology::{ClusterTopology, MemberId};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::NodeError;
 use crate::gossip_command::GossipCommand;
+use crate::tokio_pub_sub::{LocalSink, SinkCounters};
 use crate::transport::{InboundMessage, TokioTcpTransport};
+use crate::{Delivery, NodeError, SubscriptionStream};
 
 /// A handle to the gossip loop of a [`TokioGossiper`](crate::TokioGossiper): every call
 /// is a message to the task that owns the `GossipNode`, answered on a oneshot channel.
@@ -135,5 +137,123 @@ impl GossipHandle {
     pub async fn leave(&self, timeout: Duration) -> Result<(), NodeError> {
         self.ask(|reply| GossipCommand::Leave { timeout, reply })
             .await?
+    }
+
+    /// Asks the loop's pub/sub; a loop that does not serve is `NotStarted`.
+    async fn ask_pub_sub<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> GossipCommand,
+    ) -> Result<T, NodeError> {
+        self.ask(command)
+            .await
+            .map_err(|_| NodeError::PubSub(PubSubError::NotStarted))
+    }
+
+    /// Subscribes a new local subscriber to `topic` (in `group`, or broadcast).
+    pub(crate) async fn subscribe(
+        &self,
+        topic: &str,
+        group: Option<&str>,
+        max_in_flight: u32,
+    ) -> Result<SubscriptionStream, NodeError> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let counters = Arc::new(SinkCounters::default());
+        let sink = LocalSink::new(sender, Arc::clone(&counters));
+        let (topic, group) = (topic.to_string(), group.map(str::to_string));
+        let subscriber = self
+            .ask_pub_sub(|reply| GossipCommand::Subscribe {
+                topic: topic.clone(),
+                group: group.clone(),
+                max_in_flight,
+                sink,
+                reply,
+            })
+            .await?
+            .map_err(NodeError::PubSub)?;
+        Ok(SubscriptionStream::new(
+            receiver,
+            counters,
+            topic,
+            group,
+            subscriber,
+            self.clone(),
+        ))
+    }
+
+    /// Unsubscribes a local subscriber and waits until the loop took it in.
+    pub(crate) async fn unsubscribe(
+        &self,
+        topic: &str,
+        subscriber: &SubscriberId,
+    ) -> Result<(), NodeError> {
+        let (topic, subscriber) = (topic.to_string(), subscriber.clone());
+        self.ask_pub_sub(|reply| GossipCommand::Unsubscribe {
+            topic,
+            subscriber,
+            reply: Some(reply),
+        })
+        .await?
+        .map_err(NodeError::PubSub)
+    }
+
+    /// Unsubscribes without waiting (from a `Drop`). If the command queue is full the loop
+    /// finds the dropped stream by itself, at its next round.
+    pub(crate) fn unsubscribe_soon(&self, topic: &str, subscriber: &SubscriberId) {
+        let _ = self.sender().try_send(GossipCommand::Unsubscribe {
+            topic: topic.to_string(),
+            subscriber: subscriber.clone(),
+            reply: None,
+        });
+    }
+
+    /// Publishes `payloads` on `topic`: the broker's answer, or `NotStarted` as an error
+    /// when the loop does not serve.
+    pub(crate) async fn publish(
+        &self,
+        topic: &str,
+        payloads: Vec<Vec<u8>>,
+    ) -> Result<PublishAck, NodeError> {
+        let topic = topic.to_string();
+        self.ask_pub_sub(|reply| GossipCommand::Publish {
+            topic,
+            payloads,
+            reply,
+        })
+        .await
+    }
+
+    /// Completes a group delivery at its publisher.
+    pub(crate) async fn complete(&self, delivery: &Delivery) -> Result<(), NodeError> {
+        let Some(group) = delivery.group.clone() else {
+            return Ok(());
+        };
+        let publisher = delivery.publisher.clone();
+        let topic = delivery.topic.clone();
+        let subscriber = delivery.subscriber().clone();
+        let message_id = delivery.message_id;
+        self.ask_pub_sub(|reply| GossipCommand::Complete {
+            publisher,
+            topic,
+            group,
+            subscriber,
+            message_id,
+            reply,
+        })
+        .await?
+        .map_err(NodeError::PubSub)
+    }
+
+    /// The subscriptions of `topic` in this node's registry.
+    pub(crate) async fn subscriptions(&self, topic: &str) -> Result<Vec<Subscription>, NodeError> {
+        let topic = topic.to_string();
+        self.ask_pub_sub(|reply| GossipCommand::Subscriptions { topic, reply })
+            .await
+    }
+
+    /// This node's pub/sub counters of `topic`.
+    pub(crate) async fn topic_metrics(&self, topic: &str) -> Result<TopicMetrics, NodeError> {
+        let topic = topic.to_string();
+        self.ask_pub_sub(|reply| GossipCommand::TopicMetrics { topic, reply })
+            .await
     }
 }

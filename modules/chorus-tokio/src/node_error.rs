@@ -2,6 +2,7 @@ use std::fmt;
 
 use chorus_core::cluster::ClusterError;
 use chorus_core::gossip::GossiperError;
+use chorus_core::pubsub::PubSubError;
 use chorus_core::topology::MemberId;
 
 /// Why a call on a running [`Cluster`](crate::Cluster) failed.
@@ -11,6 +12,10 @@ pub enum NodeError {
     Gossip(GossiperError),
     /// A lifecycle step failed.
     Cluster(ClusterError),
+    /// A pub/sub call was refused: an invalid topic or subscriber, an in-flight limit of
+    /// 0, a subscriber that is not subscribed (any more), or pub/sub not running
+    /// (`NotStarted`: the node is not started or has shut down).
+    PubSub(PubSubError),
     /// The graceful leave was not acknowledged by every peer within the leave timeout
     /// (the request to each was repeated until then); the node shut down anyway. The
     /// peers that acknowledged blocked the node at once; the others will block it after
@@ -28,6 +33,10 @@ impl fmt::Display for NodeError {
         match self {
             Self::Gossip(e) => write!(f, "gossip: {e}"),
             Self::Cluster(e) => write!(f, "cluster: {e}"),
+            Self::PubSub(PubSubError::NotStarted) => f.write_str(
+                "pub/sub: the node does not run (it has not started, or it shut down or aborted)",
+            ),
+            Self::PubSub(e) => write!(f, "pub/sub: {e}"),
             Self::LeaveTimedOut {
                 waited_ms,
                 unacknowledged,
@@ -59,6 +68,12 @@ impl std::error::Error for NodeError {}
 impl From<GossiperError> for NodeError {
     fn from(e: GossiperError) -> Self {
         Self::Gossip(e)
+    }
+}
+
+impl From<PubSubError> for NodeError {
+    fn from(e: PubSubError) -> Self {
+        Self::PubSub(e)
     }
 }
 

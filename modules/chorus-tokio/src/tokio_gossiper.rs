@@ -12,8 +12,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use self::gossip_loop::Attached;
+use crate::TokioPubSub;
 use crate::gossip_command::GossipCommand;
 use crate::gossip_handle::GossipHandle;
+use crate::tokio_pub_sub::PubSubState;
 
 /// Commands waiting for the gossip loop.
 const COMMAND_QUEUE: usize = 256;
@@ -27,6 +29,12 @@ const COMMAND_QUEUE: usize = 256;
 /// which creates it once it has bound its address; until then the loop waits. Other
 /// components talk to the loop through a [`GossipHandle`].
 ///
+/// Given a [`TokioPubSub`] ([`with_pub_sub`](Self::with_pub_sub)), the same task drives
+/// its broker: pub/sub frames from the transport (with the member of the connection's
+/// handshake), the registry after every new topology or subscriptions value, the local
+/// subscriptions written into gossip, delivery timeouts at every round, and the frames the
+/// broker asks for sent to the members' addresses in the current topology.
+///
 /// [`stop`](Gossiper::stop) pauses the loop and keeps the node: a later
 /// [`start`](Gossiper::start) resumes it where it was (same member, state and transport),
 /// unless the provider closed the transport meanwhile, in which case the loop waits for
@@ -36,6 +44,7 @@ pub struct TokioGossiper {
     events: EventStream<ClusterEvent>,
     commands: Arc<Mutex<mpsc::Sender<GossipCommand>>>,
     pending: Option<mpsc::Receiver<GossipCommand>>,
+    pub_sub: Option<Arc<Mutex<PubSubState>>>,
     running: Option<(CancellationToken, JoinHandle<Option<Attached>>)>,
     /// The loop of the last stop, which hands its node back when it ends.
     stopped: Option<JoinHandle<Option<Attached>>>,
@@ -50,9 +59,17 @@ impl TokioGossiper {
             events,
             commands: Arc::new(Mutex::new(sender)),
             pending: Some(receiver),
+            pub_sub: None,
             running: None,
             stopped: None,
         }
+    }
+
+    /// Drives `pub_sub`'s broker in the gossip loop (see above).
+    #[must_use]
+    pub fn with_pub_sub(mut self, pub_sub: &TokioPubSub) -> Self {
+        self.pub_sub = Some(pub_sub.shared());
+        self
     }
 
     /// A handle to talk to the loop.
@@ -88,6 +105,7 @@ impl Gossiper for TokioGossiper {
             self.events.clone(),
             cancel.clone(),
             self.config,
+            self.pub_sub.clone(),
         ));
         self.running = Some((cancel, task));
         Ok(())

@@ -1,10 +1,14 @@
-//! The task that owns the gossip node.
+//! The task that owns the gossip node, and drives the pub/sub broker beside it.
 
+mod pub_sub;
+
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chorus_core::cluster::ClusterEvent;
 use chorus_core::event_stream::EventStream;
-use chorus_core::gossip::{GossipConfig, GossipNode, GossipOutput, GossiperError};
+use chorus_core::gossip::{GossipConfig, GossipNode, GossipOutput, GossiperError, reserved_keys};
+use chorus_core::pubsub::PubSubError;
 use chorus_core::wire::Frame;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -13,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::NodeError;
 use crate::gossip_command::{GossipCommand, Reply};
+use crate::tokio_pub_sub::PubSubState;
 use crate::transport::{InboundFrame, InboundMessage, TokioTcpTransport};
 
 /// About thirty years: "never" for a timer.
@@ -37,6 +42,7 @@ pub(super) async fn run(
     events: EventStream<ClusterEvent>,
     cancel: CancellationToken,
     config: GossipConfig,
+    pub_sub: Option<Arc<Mutex<PubSubState>>>,
 ) -> Option<Attached> {
     let resumed = match previous {
         // A stopped loop ends as soon as it sees its cancellation.
@@ -51,8 +57,11 @@ pub(super) async fn run(
         attached,
         events,
         leave_waiters: Vec::new(),
+        pub_sub,
     };
+    running.pub_sub_member_changed();
     running.flush();
+    running.sync_registry();
     running.serve(&mut commands, &cancel, config).await;
     Some(running.attached)
 }
@@ -90,6 +99,9 @@ fn refuse(command: GossipCommand) {
         GossipCommand::Set { reply, .. } => {
             let _ = reply.send(Err(GossiperError::NotStarted));
         }
+        GossipCommand::Subscribe { reply, .. } => {
+            let _ = reply.send(Err(PubSubError::NotStarted));
+        }
         GossipCommand::Leave { reply, .. } => {
             let _ = reply.send(Err(NodeError::Gossip(GossiperError::NotStarted)));
         }
@@ -119,6 +131,8 @@ struct Running {
     attached: Attached,
     events: EventStream<ClusterEvent>,
     leave_waiters: Vec<LeaveWaiter>,
+    /// The broker this loop drives, if the gossiper was given one.
+    pub_sub: Option<Arc<Mutex<PubSubState>>>,
 }
 
 impl Running {
@@ -159,6 +173,7 @@ impl Running {
                 Wake::Tick => {
                     let now = self.now();
                     self.attached.node.tick(now);
+                    self.tick_pub_sub();
                     // A tick at a time, as a delaying interval would; a period too long to
                     // represent never comes.
                     let at = Instant::now();
@@ -170,13 +185,13 @@ impl Running {
                 }
                 // The waiters whose deadline passed are answered below.
                 Wake::LeaveDeadline => {}
-                Wake::Inbound(Some(m)) => {
-                    // Pub/sub frames have no broker to go to yet.
-                    if let InboundFrame::Gossip(message) = m.message {
+                Wake::Inbound(Some(m)) => match m.message {
+                    InboundFrame::Gossip(message) => {
                         let now = self.now();
                         self.attached.node.handle(&m.from, message, now);
                     }
-                }
+                    InboundFrame::PubSub(message) => self.handle_pub_sub(&m.member, message),
+                },
                 Wake::Command(Some(command)) => self.apply(command),
             }
             self.flush();
@@ -232,6 +247,7 @@ impl Running {
                     inbound,
                     clock: Instant::now(),
                 };
+                self.pub_sub_member_changed();
             }
             GossipCommand::Set { key, value, reply } => {
                 let _ = reply.send(node.set(&key, &value, now));
@@ -263,6 +279,12 @@ impl Running {
             GossipCommand::Transport { reply } => {
                 let _ = reply.send(self.attached.transport.clone());
             }
+            command @ (GossipCommand::Subscribe { .. }
+            | GossipCommand::Unsubscribe { .. }
+            | GossipCommand::Publish { .. }
+            | GossipCommand::Complete { .. }
+            | GossipCommand::Subscriptions { .. }
+            | GossipCommand::TopicMetrics { .. }) => self.apply_pub_sub(command),
             GossipCommand::Leave { timeout, reply } => {
                 if !node.has_left()
                     && let Err(e) = node.leave(now)
@@ -280,21 +302,47 @@ impl Running {
         }
     }
 
-    /// Sends what the node asked to send and publishes what it produced.
+    /// Sends what the node asked to send and publishes what it produced; gives the broker
+    /// the registry again after a new topology or new subscriptions, until nothing is
+    /// left (the broker's own writes of the local subscriptions come back as updates).
     fn flush(&mut self) {
-        for output in self.attached.node.drain_outputs() {
-            match output {
-                GossipOutput::Send { to, message } => {
-                    // A full or closed queue is counted by the transport; gossip repairs
-                    // the loss.
-                    let _ = self.attached.transport.send(&to, &Frame::Gossip(message));
-                }
-                GossipOutput::Event(event) => {
-                    if let ClusterEvent::Rejoined { member, .. } = &event {
-                        self.attached.transport.set_member(member.clone());
+        loop {
+            let outputs = self.attached.node.drain_outputs();
+            if outputs.is_empty() {
+                return;
+            }
+            let mut registry_changed = false;
+            let mut rejoined = false;
+            for output in outputs {
+                match output {
+                    GossipOutput::Send { to, message } => {
+                        // A full or closed queue is counted by the transport; gossip
+                        // repairs the loss.
+                        let _ = self.attached.transport.send(&to, &Frame::Gossip(message));
                     }
-                    self.events.publish(event);
+                    GossipOutput::Event(event) => {
+                        match &event {
+                            ClusterEvent::Rejoined { member, .. } => {
+                                self.attached.transport.set_member(member.clone());
+                                rejoined = true;
+                            }
+                            ClusterEvent::TopologyUpdated(_) => registry_changed = true,
+                            ClusterEvent::GossipUpdated { key, .. }
+                                if key == reserved_keys::SUBSCRIPTIONS =>
+                            {
+                                registry_changed = true;
+                            }
+                            _ => {}
+                        }
+                        self.events.publish(event);
+                    }
                 }
+            }
+            if rejoined {
+                self.pub_sub_member_changed();
+            }
+            if registry_changed {
+                self.sync_registry();
             }
         }
     }
