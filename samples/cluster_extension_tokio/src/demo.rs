@@ -1,5 +1,7 @@
 //! `demo`: three nodes in one process on free loopback ports.
 
+mod pub_sub;
+
 use std::future::Future;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -8,11 +10,11 @@ use chorus_core::topology::MemberId;
 use chorus_tokio::Cluster;
 
 /// How long any step may take before the demo gives up.
-const STEP_LIMIT: Duration = Duration::from_secs(15);
+pub(super) const STEP_LIMIT: Duration = Duration::from_secs(15);
 
 const KEY: &str = "demo.greeting";
 
-async fn wait_for<F, Fut>(what: &str, mut done: F) -> Result<Duration, String>
+pub(super) async fn wait_for<F, Fut>(what: &str, mut done: F) -> Result<Duration, String>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -134,7 +136,9 @@ async fn steps() -> Result<(), String> {
     println!("   seen everywhere in {} ms", took.as_millis());
     table(&[("a", &a), ("b", &b), ("c", &c)], Some(&owner)).await;
 
-    println!("3. c stops abruptly (no goodbye); a and b block it when its heartbeat expires");
+    pub_sub::step(&[("a", &a), ("b", &b), ("c", &c)]).await?;
+
+    println!("4. c stops abruptly (no goodbye); a and b block it when its heartbeat expires");
     let c_id = c.member_id().await.map_err(|e| e.to_string())?;
     c.abort();
     let took = wait_for("a and b blocking c", || async {
@@ -153,7 +157,7 @@ async fn steps() -> Result<(), String> {
     println!("   topology consensus {} ms later", took.as_millis());
     table(&[("a", &a), ("b", &b)], Some(&owner)).await;
 
-    println!("4. b leaves gracefully; a sees it leave at once");
+    println!("5. b leaves gracefully; a sees it leave at once");
     let b_id = b.member_id().await.map_err(|e| e.to_string())?;
     let left_at = Instant::now();
     b.shutdown().await.map_err(|e| format!("b's leave: {e}"))?;

@@ -2,6 +2,7 @@
 
 use chorus_core::cluster::ClusterEvent;
 use chorus_core::topology::{Member, MemberId};
+use chorus_tokio::Delivery;
 use serde_json::{Value, json};
 
 fn names(members: &[Member]) -> Vec<&str> {
@@ -119,4 +120,29 @@ pub(crate) fn to_line(event: &ClusterEvent) -> Option<String> {
         }
         ClusterEvent::PubSub(event) => format!("pub/sub: {event:?}"),
     })
+}
+
+/// A delivery as one JSON object: `"event": "Delivery"`, the topic, the publisher, the
+/// message id, the group, and the payload as text (`payload`, lossy UTF-8) and hex.
+pub(crate) fn delivery_json(delivery: &Delivery) -> Value {
+    json!({
+        "event": "Delivery",
+        "topic": delivery.topic,
+        "publisher": delivery.publisher.to_string(),
+        "message_id": delivery.message_id,
+        "group": delivery.group,
+        "payload": String::from_utf8_lossy(&delivery.payload),
+        "payload_hex": hex(&delivery.payload),
+    })
+}
+
+/// A delivery as a line for people.
+pub(crate) fn delivery_line(delivery: &Delivery) -> String {
+    format!(
+        "{} #{} from {}: {}",
+        delivery.topic,
+        delivery.message_id,
+        delivery.publisher,
+        String::from_utf8_lossy(&delivery.payload)
+    )
 }

@@ -1,12 +1,14 @@
 //! A chorus node over TCP, and a three-node demo.
 //!
 //! ```text
-//! cluster_extension_tokio node --name a --bind 127.0.0.1:7000 [--advertise HOST[:PORT]] [--seed 127.0.0.1:7001]... [--cluster NAME] [--json]
+//! cluster_extension_tokio node --name a --bind 127.0.0.1:7000 [--advertise HOST[:PORT]] [--seed 127.0.0.1:7001]... [--cluster NAME] [--subscribe TOPIC]... [--json]
 //! cluster_extension_tokio demo
 //! ```
 //!
 //! `node` runs until SIGINT or SIGTERM, then leaves the cluster gracefully and exits 0.
-//! With `--json` every cluster event is one JSON object per line on stdout.
+//! With `--json` every cluster event is one JSON object per line on stdout; with
+//! `--subscribe TOPIC` the node subscribes to the topic and prints every delivery (a
+//! `Delivery` object with `--json`).
 
 mod demo;
 mod event_json;
@@ -28,7 +30,8 @@ struct Cli {
 enum Command {
     /// Run one node until SIGINT or SIGTERM, then leave gracefully.
     Node(node::NodeArgs),
-    /// Run three nodes in this process: join, spread a key, crash one, leave with another.
+    /// Run three nodes in this process: join, spread a key, publish to subscribers and a
+    /// group, crash one, leave with another.
     Demo,
 }
 

@@ -4,12 +4,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chorus_core::cluster::ClusterEvent;
-use chorus_tokio::{Cluster, ClusterEvents};
+use chorus_tokio::{Cluster, ClusterEvents, Delivery};
 use clap::Args;
 use futures_util::StreamExt;
+use futures_util::stream::SelectAll;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::event_json::{to_json, to_line};
+use crate::event_json::{delivery_json, delivery_line, to_json, to_line};
 
 /// Arguments of `node`.
 #[derive(Debug, Args)]
@@ -30,6 +31,9 @@ pub(crate) struct NodeArgs {
     /// The cluster name; nodes of other clusters are refused.
     #[arg(long, default_value = "chorus")]
     cluster: String,
+    /// Subscribe to TOPIC (repeat for several) and print every message delivered to it.
+    #[arg(long = "subscribe", value_name = "TOPIC")]
+    subscribe: Vec<String>,
     /// Print one JSON object per event (JSON Lines) instead of readable lines.
     #[arg(long)]
     json: bool,
@@ -54,6 +58,14 @@ impl Printer {
             println!("started as {member}, listening at {}", self.address);
         } else if let Some(line) = to_line(event) {
             println!("{line}");
+        }
+    }
+
+    fn print_delivery(&self, delivery: &Delivery) {
+        if self.json {
+            println!("{}", delivery_json(delivery));
+        } else {
+            println!("{}", delivery_line(delivery));
         }
     }
 }
@@ -94,12 +106,26 @@ pub(crate) async fn run(args: NodeArgs) -> ExitCode {
         address: cluster.address(),
     };
     let mut events = cluster.events();
+    let mut deliveries = SelectAll::new();
+    for topic in &args.subscribe {
+        match cluster.subscribe(topic).await {
+            Ok(stream) => deliveries.push(stream),
+            Err(e) => {
+                eprintln!("cannot subscribe to {topic:?}: {e}");
+                let _ = cluster.shutdown().await;
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     loop {
         tokio::select! {
             event = events.next() => match event {
                 Some(event) => printer.print(&event),
                 None => break,
             },
+            Some(delivery) = deliveries.next(), if !deliveries.is_empty() => {
+                printer.print_delivery(&delivery);
+            }
             _ = interrupt.recv() => break,
             _ = terminate.recv() => break,
         }

@@ -1,7 +1,8 @@
 //! Three node processes on 127.0.0.1: one is killed with SIGKILL and the others report it
 //! left and blocked; another gets SIGTERM, leaves gracefully, exits 0, and the last one
-//! reports it left. SIGINT works as SIGTERM does; a taken address fails the start. Every
-//! process is stopped, every wait bounded.
+//! reports it left. SIGINT works as SIGTERM does; a taken address fails the start; a node
+//! started with `--subscribe` prints what an in-process node publishes. Every process is
+//! stopped, every wait bounded.
 #![allow(
     clippy::expect_used,
     clippy::unwrap_used,
@@ -29,6 +30,10 @@ struct Node {
 
 impl Node {
     fn spawn(name: &str, seeds: &[String]) -> Self {
+        Self::spawn_with(name, seeds, &[])
+    }
+
+    fn spawn_with(name: &str, seeds: &[String], extra: &[&str]) -> Self {
         let mut command = Command::new(BIN);
         command.args([
             "node",
@@ -43,6 +48,7 @@ impl Node {
         for seed in seeds {
             command.args(["--seed", seed]);
         }
+        command.args(extra);
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -289,4 +295,54 @@ fn invalid_arguments_are_refused_with_a_usage_error() {
     let (code, _, stderr) = run_bounded(&["node", "--bind"]);
     assert_eq!(code, Some(2));
     assert!(!stderr.is_empty());
+}
+
+#[test]
+fn a_subscribed_node_prints_each_delivery_as_a_json_line() {
+    let mut subscriber = Node::spawn_with("s", &[], &["--subscribe", "demo.chat"]);
+    let seed = subscriber.address();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let publisher = runtime.block_on(async {
+        let publisher = chorus_tokio::Cluster::builder()
+            .name("p")
+            .seed(seed)
+            .cluster_name("proc-test")
+            .start()
+            .await
+            .expect("the publisher starts");
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while publisher
+            .subscriptions("demo.chat")
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the subscription reaches the publisher"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let ack = publisher
+            .publish_one("demo.chat", b"hello".to_vec())
+            .await
+            .unwrap();
+        assert!(ack.is_accepted(), "{ack:?}");
+        publisher
+    });
+    let delivery = subscriber.wait_for("a Delivery", |v| v["event"] == "Delivery");
+    assert_eq!(delivery["topic"], "demo.chat");
+    assert_eq!(delivery["payload"], "hello");
+    assert_eq!(delivery["payload_hex"], "68656c6c6f");
+    assert!(
+        delivery["publisher"].as_str().unwrap().starts_with("p#"),
+        "{delivery}"
+    );
+    assert!(delivery["group"].is_null());
+    runtime.block_on(async {
+        let _ = publisher.shutdown().await;
+    });
 }
