@@ -143,6 +143,19 @@ impl Cluster {
     ///
     /// Dropping the stream unsubscribes, and the messages the instance had not completed
     /// go to other instances.
+    ///
+    /// ```no_run
+    /// # async fn run(node: chorus_tokio::Cluster) -> Result<(), chorus_tokio::NodeError> {
+    /// use futures_util::StreamExt;
+    ///
+    /// let mut orders = node.subscribe_group("orders", "billing", 1).await?;
+    /// while let Some(order) = orders.next().await {
+    ///     // … handle order.payload, idempotently: a message whose instance went away
+    ///     // is handed to another one …
+    ///     order.complete().await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn subscribe_group(
         &self,
         topic: &str,
