@@ -112,6 +112,11 @@ impl Net {
             .map(|(_, n)| n)
     }
 
+    /// How many members each live node sees.
+    fn view_sizes(&self) -> Vec<usize> {
+        self.live().map(|n| n.topology().members().len()).collect()
+    }
+
     fn all_see(&self, count: usize) -> bool {
         self.live().all(|n| n.topology().members().len() == count)
     }
@@ -173,13 +178,7 @@ fn a_join_shows_in_every_topology_within_the_refresh_gap_not_at_the_next_round()
         n.poll(now);
     }
     net.deliver();
-    assert!(
-        net.all_see(5),
-        "{:?}",
-        net.live()
-            .map(|n| n.topology().members().len())
-            .collect::<Vec<_>>()
-    );
+    assert!(net.all_see(5), "{:?}", net.view_sizes());
 }
 
 #[test]
@@ -190,13 +189,7 @@ fn nodes_joining_at_once_learn_of_each_other_in_message_delays() {
     // a knew the others.
     let mut net = Net::new(&["a", "b", "c", "d", "e"]);
     net.round();
-    assert!(
-        net.all_see(5),
-        "{:?}",
-        net.live()
-            .map(|n| n.topology().members().len())
-            .collect::<Vec<_>>()
-    );
+    assert!(net.all_see(5), "{:?}", net.view_sizes());
 }
 
 #[test]
