@@ -3,6 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use rand::Rng;
 use rand::seq::IndexedRandom;
 
 use super::{GossipNode, Pending};
@@ -114,6 +115,32 @@ impl GossipNode {
         count: usize,
         skip: impl Fn(&MemberId) -> bool,
     ) -> Vec<String> {
+        let peers = self.peers.len();
+        if count == 0 || peers == 0 {
+            return Vec::new();
+        }
+        // Against many peers, draw and reject: a choice then costs a few draws, not a
+        // pass over every peer (with `skip` evaluated on each), which made every relayed
+        // push O(members × owners) in large clusters. Distinct draws kept until `count`
+        // are a uniform choice among the eligible peers.
+        if peers > 4 * count {
+            let mut chosen: Vec<&Member> = Vec::with_capacity(count);
+            for _ in 0..8 * count {
+                let Some(peer) = self.peers.get(self.rng.random_range(0..peers)) else {
+                    continue;
+                };
+                if !chosen.iter().any(|c| core::ptr::eq(*c, peer)) && !skip(peer.id()) {
+                    chosen.push(peer);
+                    if chosen.len() == count {
+                        return chosen
+                            .into_iter()
+                            .map(|m| String::from(m.address()))
+                            .collect();
+                    }
+                }
+            }
+            // Most peers are skipped: fall back to the full pass below.
+        }
         let eligible: Vec<&Member> = self.peers.iter().filter(|m| !skip(m.id())).collect();
         eligible
             .choose_multiple(&mut self.rng, count)

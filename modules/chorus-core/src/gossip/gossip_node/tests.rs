@@ -775,3 +775,37 @@ fn a_made_up_heartbeat_for_a_blocked_member_neither_panics_nor_counts_as_news() 
     net.nodes[0].handle("b:7000", lie, now);
     assert_eq!(net.nodes[0].member_id(), &member, "no rejoin");
 }
+
+#[test]
+fn peers_are_chosen_distinct_and_never_skipped_among_many_or_few_eligible() {
+    let mut n = node("a", &[]);
+    n.peers = (0..60)
+        .map(|i| {
+            let name = alloc::format!("p{i}");
+            Member::new(MemberId::new(&name, 1), addr(&name))
+        })
+        .collect();
+    let odd = |id: &MemberId| id.name()[1..].parse::<u32>().unwrap() % 2 == 1;
+    let mut seen = alloc::collections::BTreeSet::new();
+    for _ in 0..500 {
+        // Many eligible: the drawing path.
+        let chosen = n.choose_peers(3, odd);
+        assert_eq!(chosen.len(), 3);
+        let distinct: alloc::collections::BTreeSet<_> = chosen.iter().collect();
+        assert_eq!(distinct.len(), 3, "{chosen:?}");
+        for address in &chosen {
+            let number: u32 = address[1..address.find(':').unwrap()].parse().unwrap();
+            assert_eq!(number % 2, 0, "{address} is skipped");
+            seen.insert(number);
+        }
+    }
+    // Every eligible peer gets its turn.
+    assert_eq!(seen.len(), 30);
+    // Few eligible: every one of them, through the full pass.
+    let only_two = |id: &MemberId| !matches!(id.name(), "p7" | "p42");
+    let mut chosen = n.choose_peers(3, only_two);
+    chosen.sort();
+    assert_eq!(chosen, vec![addr("p42"), addr("p7")]);
+    assert!(n.choose_peers(3, |_| true).is_empty());
+    assert!(n.choose_peers(0, |_| false).is_empty());
+}
