@@ -23,6 +23,8 @@ mod local_cluster_provider;
 mod local_cluster_provider_config;
 mod node_error;
 mod subscription_stream;
+#[cfg(test)]
+mod test_support;
 mod tokio_gossiper;
 mod tokio_pub_sub;
 pub mod transport;

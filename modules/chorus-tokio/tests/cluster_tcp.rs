@@ -4,7 +4,6 @@
 //! settings. Every wait is bounded; every node is stopped.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,23 +16,9 @@ use chorus_core::wire::HandshakeRefusal;
 use chorus_tokio::transport::TransportConfig;
 use chorus_tokio::{Cluster, NodeError};
 
-/// Polls `check` every 25 ms until it holds or `limit` passes; returns whether it held.
-async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
+#[path = "../src/test_support.rs"]
+mod test_support;
+use test_support::eventually;
 
 async fn node(name: &str, seeds: &[String]) -> Cluster {
     node_with(name, seeds, GossipConfig::new()).await

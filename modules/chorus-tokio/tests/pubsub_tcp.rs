@@ -11,7 +11,6 @@
 )]
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,23 +25,9 @@ use futures_util::StreamExt;
 /// The longest any single wait may take.
 const LIMIT: Duration = Duration::from_secs(15);
 
-/// Polls `check` every 20 ms until it holds or `limit` passes; returns whether it held.
-async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+#[path = "../src/test_support.rs"]
+mod test_support;
+use test_support::eventually;
 
 async fn node(name: &str, seeds: &[String], config: PubSubConfig) -> Cluster {
     Cluster::builder()

@@ -1,4 +1,3 @@
-use std::future::Future;
 use std::time::Duration;
 
 use chorus_core::cluster::ClusterEvent;
@@ -12,23 +11,7 @@ use crate::{
     Cluster, GossipHandle, LocalClusterProvider, LocalClusterProviderConfig, TokioGossiper,
 };
 
-/// Polls `check` every 20 ms until it holds or `limit` passes; returns whether it held.
-async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use crate::test_support::eventually;
 
 fn gossiper() -> TokioGossiper {
     TokioGossiper::new(GossipConfig::new(), EventStream::new())

@@ -1,4 +1,3 @@
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -318,23 +317,7 @@ fn configuration_rules_are_enforced() {
     assert!(TransportConfig::new().validate().is_ok());
 }
 
-/// Polls `check` every 20 ms until it holds or `limit` passes; returns whether it held.
-async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use crate::test_support::eventually;
 
 /// The handshake failures a transport published: reason, refused by the peer.
 type Failures = Arc<Mutex<Vec<(HandshakeRefusal, bool)>>>;

@@ -123,9 +123,10 @@ impl GossipNode {
         // pass over every peer (with `skip` evaluated on each), which made every relayed
         // push O(members × owners) in large clusters. Distinct draws kept until `count`
         // are a uniform choice among the eligible peers.
-        if peers > 4 * count {
+        if peers > count.saturating_mul(4) {
             let mut chosen: Vec<&Member> = Vec::with_capacity(count);
-            for _ in 0..8 * count {
+            // Here `count` is below a quarter of `peers`: the bound cannot overflow.
+            for _ in 0..count * 8 {
                 let Some(peer) = self.peers.get(self.rng.random_range(0..peers)) else {
                     continue;
                 };

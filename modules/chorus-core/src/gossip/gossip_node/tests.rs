@@ -808,4 +808,6 @@ fn peers_are_chosen_distinct_and_never_skipped_among_many_or_few_eligible() {
     assert_eq!(chosen, vec![addr("p42"), addr("p7")]);
     assert!(n.choose_peers(3, |_| true).is_empty());
     assert!(n.choose_peers(0, |_| false).is_empty());
+    // An absurd count is every eligible peer, with no overflow.
+    assert_eq!(n.choose_peers(usize::MAX, odd).len(), 30);
 }
