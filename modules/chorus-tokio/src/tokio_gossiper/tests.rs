@@ -6,12 +6,11 @@ use chorus_core::gossip::{GossipConfig, Gossiper, GossiperError};
 use chorus_core::provider::ClusterProvider;
 use chorus_core::topology::MemberId;
 
+use crate::test_support::eventually;
 use crate::transport::TransportConfig;
 use crate::{
     Cluster, GossipHandle, LocalClusterProvider, LocalClusterProviderConfig, TokioGossiper,
 };
-
-use crate::test_support::eventually;
 
 fn gossiper() -> TokioGossiper {
     TokioGossiper::new(GossipConfig::new(), EventStream::new())

@@ -12,6 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::backoff::Backoff;
 use super::{InboundFrame, TokioTcpTransport, TransportConfig, TransportError};
+use crate::test_support::eventually;
 
 fn listening(
     config: TransportConfig,
@@ -316,8 +317,6 @@ fn configuration_rules_are_enforced() {
     assert!(config.validate().is_err());
     assert!(TransportConfig::new().validate().is_ok());
 }
-
-use crate::test_support::eventually;
 
 /// The handshake failures a transport published: reason, refused by the peer.
 type Failures = Arc<Mutex<Vec<(HandshakeRefusal, bool)>>>;
