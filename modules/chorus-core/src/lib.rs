@@ -15,6 +15,7 @@ pub mod consensus;
 pub mod event_stream;
 pub mod gossip;
 pub mod membership;
+pub mod node;
 pub mod provider;
 pub mod pubsub;
 pub mod topology;

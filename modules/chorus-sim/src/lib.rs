@@ -24,4 +24,4 @@ pub use memory::{MemoryUsage, memory_usage};
 pub use node_stats::NodeStats;
 pub use sim_config::SimConfig;
 pub use sim_error::SimError;
-pub use simulator::{Delivery, FalsePositive, Observations, Simulator, address_of};
+pub use simulator::{Completion, Delivery, FalsePositive, Observations, Simulator, address_of};

@@ -6,21 +6,22 @@ use std::collections::{BinaryHeap, HashMap};
 use std::hash::Hasher;
 
 use chorus_core::cluster::ClusterEvent;
-use chorus_core::gossip::{GossipNode, GossipOutput, reserved_keys};
-use chorus_core::pubsub::{PubSub, PubSubBroker, PubSubOutput, PublishAck, SubscriberId};
+use chorus_core::gossip::GossipNode;
+use chorus_core::node::{Node, NodeOutput};
+use chorus_core::pubsub::{PubSubBroker, PublishAck, SubscriberId};
 use chorus_core::topology::{Member, MemberId};
 use chorus_core::wire::{DEFAULT_MAX_FRAME_BYTES, Frame};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::{NodeStats, SimConfig, SimError};
-pub use observations::{Delivery, FalsePositive, Observations};
+pub use observations::{Completion, Delivery, FalsePositive, Observations};
 use scheduled::{Event, Scheduled};
 
-/// One simulated node: the real gossip state machine plus what the network knows of it.
+/// One simulated node: the real node state machine — the same `Node` the Tokio driver
+/// runs — plus what the network knows of it.
 struct SimNode {
-    gossip: GossipNode,
-    broker: Option<PubSubBroker>,
+    node: Node,
     address: String,
     alive: bool,
     /// Bumped at every crash and restart so that ticks scheduled before are dropped.
@@ -101,13 +102,10 @@ impl Simulator {
         let address = address_of(index);
         let member = Member::new(MemberId::new(&format!("n{index}"), 1), address.clone());
         let node_seed = self.rng.random();
-        let broker = self.new_broker(member.id());
-        let gossip = GossipNode::new(member, self.seeds(), self.config.gossip, node_seed, start)
-            .map_err(SimError::Gossip)?;
+        let node = self.new_node(member, node_seed, start)?;
         self.by_address.insert(address.clone(), index);
         self.nodes.push(SimNode {
-            gossip,
-            broker,
+            node,
             address,
             alive: true,
             generation: 0,
@@ -129,12 +127,19 @@ impl Simulator {
         Ok(index)
     }
 
-    fn new_broker(&self, member: &MemberId) -> Option<PubSubBroker> {
-        let config = self.config.pubsub.clone()?;
-        let mut broker = PubSubBroker::new(member.clone(), config);
-        // A fresh broker always starts.
-        let _ = broker.start();
-        Some(broker)
+    /// The node of `member`, with pub/sub when the simulation runs it.
+    fn new_node(&self, member: Member, rng_seed: u64, now: u64) -> Result<Node, SimError> {
+        let gossip = GossipNode::new(member, self.seeds(), self.config.gossip, rng_seed, now)
+            .map_err(SimError::Gossip)?;
+        let node = Node::new(gossip);
+        match self.config.pubsub.clone() {
+            Some(config) => node
+                .with_pub_sub(config, DEFAULT_MAX_FRAME_BYTES)
+                .map_err(|e| SimError::InvalidConfig {
+                    reason: e.to_string(),
+                }),
+            None => Ok(node),
+        }
     }
 
     fn schedule(&mut self, at: u64, event: Event) {
@@ -168,7 +173,12 @@ impl Simulator {
 
     /// Node `index`'s gossip state machine.
     pub fn node(&self, index: usize) -> Option<&GossipNode> {
-        self.nodes.get(index).map(|n| &n.gossip)
+        self.nodes.get(index).map(|n| n.node.gossip())
+    }
+
+    /// Node `index`'s whole state machine (gossip and pub/sub).
+    pub fn full_node(&self, index: usize) -> Option<&Node> {
+        self.nodes.get(index).map(|n| &n.node)
     }
 
     /// Whether node `index` runs (not crashed, not left).
@@ -190,7 +200,7 @@ impl Simulator {
         self.nodes
             .iter()
             .filter(|n| n.alive)
-            .map(|n| n.gossip.member_id().clone())
+            .map(|n| n.node.member_id().clone())
             .collect()
     }
 
@@ -274,14 +284,10 @@ impl Simulator {
                 }
                 self.trace.write_u8(0);
                 self.trace.write_u64(node as u64);
-                n.gossip.tick(self.now);
-                if let Some(broker) = n.broker.as_mut() {
-                    broker.tick(self.now);
-                }
+                n.node.tick(self.now);
                 let next = self.now + self.config.gossip.gossip_interval_ms;
                 self.schedule(next, Event::Tick { node, generation });
                 self.drain(node);
-                self.drain_broker(node);
             }
             Event::Poll { node, generation } => {
                 let Some(n) = self.nodes.get_mut(node) else {
@@ -293,7 +299,7 @@ impl Simulator {
                 n.poll_at = None;
                 self.trace.write_u8(9);
                 self.trace.write_u64(node as u64);
-                n.gossip.poll(self.now);
+                n.node.poll(self.now);
                 self.drain(node);
             }
             Event::Complete {
@@ -313,12 +319,23 @@ impl Simulator {
                     return;
                 }
                 self.trace.write_u8(8);
-                if let Some(broker) = n.broker.as_mut() {
-                    // The subscriber may have left meanwhile; then there is nothing to do.
-                    let _ =
-                        broker.complete(&publisher, &topic, &group, &subscriber, message_id, now);
+                // The subscriber may have left meanwhile; then there is nothing to do.
+                if n.node
+                    .complete(&publisher, &topic, &group, &subscriber, message_id, now)
+                    .is_ok()
+                {
+                    self.observations
+                        .record_completion(observations::Completion {
+                            at: now,
+                            node,
+                            subscriber,
+                            topic,
+                            group,
+                            publisher,
+                            message_id,
+                        });
                 }
-                self.drain_broker(node);
+                self.drain(node);
             }
             Event::Deliver { from, to, bytes } => {
                 self.trace.write_u8(1);
@@ -334,44 +351,38 @@ impl Simulator {
                 target.stats.messages_received += 1;
                 target.stats.bytes_received += bytes.len() as u64;
                 // Every message crosses the real wire format.
-                match Frame::decode(&bytes, DEFAULT_MAX_FRAME_BYTES) {
-                    Ok(Frame::Gossip(message)) => {
-                        let from_address = address_of(from);
-                        target.gossip.handle(&from_address, message, self.now);
-                        self.drain(to);
-                    }
-                    Ok(Frame::PubSub(message)) => {
-                        // The member the connection belongs to, as a handshake would tell.
-                        let sender = self.nodes.get(from).map(|n| n.gossip.member_id().clone());
-                        if let Some(sender) = sender
-                            && let Some(broker) =
-                                self.nodes.get_mut(to).and_then(|n| n.broker.as_mut())
-                        {
-                            broker.handle(&sender, message, self.now);
-                        }
-                        self.drain_broker(to);
-                    }
-                    _ => {}
+                let Ok(frame) = Frame::decode(&bytes, DEFAULT_MAX_FRAME_BYTES) else {
+                    return;
+                };
+                // The member the connection belongs to, as a handshake would tell.
+                let sender = self.nodes.get(from).map(|n| n.node.member_id().clone());
+                let from_address = address_of(from);
+                if let Some(target) = self.nodes.get_mut(to) {
+                    target
+                        .node
+                        .handle_frame(&from_address, sender.as_ref(), frame, self.now);
                 }
+                self.drain(to);
             }
         }
     }
 
-    /// Sends what node `index` asked to send and records what it published.
+    /// Sends what node `index` asked to send, records what it published and delivered,
+    /// and schedules its next poll and the completions of its group deliveries.
     fn drain(&mut self, index: usize) {
         let Some(node) = self.nodes.get_mut(index) else {
             return;
         };
         // Wake the node when its deferred work falls due before its next round.
-        let wake = node.gossip.next_wake_at();
+        let wake = node.node.next_wake_at();
         let generation = node.generation;
-        let schedule_poll = wake < node.gossip.next_round_at()
+        let schedule_poll = wake < node.node.next_round_at()
             && wake > self.now
             && node.poll_at.is_none_or(|at| at > wake);
         if schedule_poll {
             node.poll_at = Some(wake);
         }
-        let outputs = node.gossip.drain_outputs();
+        let outputs = node.node.drain_outputs();
         if schedule_poll {
             self.schedule(
                 wake,
@@ -381,109 +392,41 @@ impl Simulator {
                 },
             );
         }
-        let mut registry_changed = false;
         for output in outputs {
             match output {
-                GossipOutput::Send { to, message } => {
-                    self.send(index, &to, &Frame::Gossip(message));
+                NodeOutput::Send { to, frame } => self.send(index, &to, &frame),
+                NodeOutput::Event(ClusterEvent::PubSub(event)) => {
+                    self.observations.record_pubsub(index, event);
                 }
-                GossipOutput::Event(event) => {
-                    registry_changed |= matches!(&event, ClusterEvent::TopologyUpdated(_))
-                        || matches!(
-                            &event,
-                            ClusterEvent::GossipUpdated { key, .. } if key == reserved_keys::SUBSCRIPTIONS
-                        );
-                    self.observe(index, &event);
-                }
-            }
-        }
-        if registry_changed {
-            self.sync_registry(index);
-        }
-    }
-
-    /// Gives node `index`'s broker the subscription lists of its topology's members.
-    fn sync_registry(&mut self, index: usize) {
-        let now = self.now;
-        let Some(node) = self.nodes.get_mut(index) else {
-            return;
-        };
-        let Some(broker) = node.broker.as_mut() else {
-            return;
-        };
-        let gossip = &node.gossip;
-        let members: Vec<(MemberId, Option<&[u8]>)> = gossip
-            .topology()
-            .members()
-            .iter()
-            .map(|m| {
-                let value = gossip
-                    .get(m.id(), reserved_keys::SUBSCRIPTIONS)
-                    .map(chorus_core::gossip::GossipKeyValue::value);
-                (m.id().clone(), value)
-            })
-            .collect();
-        broker.sync_registry(members.iter().map(|(m, v)| (m, *v)), now);
-        self.drain_broker(index);
-    }
-
-    /// Sends and records what node `index`'s broker produced.
-    fn drain_broker(&mut self, index: usize) {
-        let Some(node) = self.nodes.get_mut(index) else {
-            return;
-        };
-        let generation = node.generation;
-        let Some(broker) = node.broker.as_mut() else {
-            return;
-        };
-        let outputs = broker.drain_outputs();
-        for output in outputs {
-            match output {
-                PubSubOutput::Send { to, message } => {
-                    let address = self.nodes.get(index).and_then(|n| {
-                        n.gossip
-                            .topology()
-                            .member(&to)
-                            .map(|m| m.address().to_string())
-                    });
-                    if let Some(address) = address {
-                        self.send(index, &address, &Frame::PubSub(message));
-                    }
-                }
-                PubSubOutput::Deliver {
-                    subscriber,
-                    topic,
-                    publisher,
-                    message_id,
-                    group,
-                    ..
-                } => {
+                NodeOutput::Event(event) => self.observe(index, &event),
+                NodeOutput::Deliver(delivery) => {
                     self.observations.record_delivery(observations::Delivery {
                         at: self.now,
                         node: index,
-                        subscriber: subscriber.clone(),
-                        topic: topic.clone(),
-                        publisher: publisher.clone(),
-                        message_id,
-                        group: group.clone(),
+                        subscriber: delivery.subscriber.clone(),
+                        topic: delivery.topic.clone(),
+                        publisher: delivery.publisher.clone(),
+                        message_id: delivery.message_id,
+                        group: delivery.group.clone(),
                     });
-                    if let Some(group) = group {
+                    if let Some(group) = delivery.group {
                         let at = self.now + self.config.processing_ms;
                         self.schedule(
                             at,
                             Event::Complete {
                                 node: index,
                                 generation,
-                                publisher,
-                                topic,
+                                publisher: delivery.publisher,
+                                topic: delivery.topic,
                                 group,
-                                subscriber,
-                                message_id,
+                                subscriber: delivery.subscriber,
+                                message_id: delivery.message_id,
                             },
                         );
                     }
                 }
-                PubSubOutput::Event(event) => self.observations.record_pubsub(index, event),
+                // Outputs a later core may add: nothing the simulator measures yet.
+                _ => {}
             }
         }
     }
@@ -521,7 +464,7 @@ impl Simulator {
                 .strip_prefix('n')
                 .and_then(|i| i.parse::<usize>().ok())
                 .and_then(|i| nodes.get(i))
-                .is_some_and(|n| n.alive && !n.gossip.has_left() && n.gossip.member_id() == id)
+                .is_some_and(|n| n.alive && !n.node.has_left() && n.node.member_id() == id)
         };
         self.observations.record(index, self.now, event, is_live);
     }
@@ -551,7 +494,7 @@ impl Simulator {
         let now = self.now;
         let node = self.live_node(index)?;
         // A node that already left cannot leave twice; nothing to do then.
-        let _ = node.gossip.leave(now);
+        let _ = node.node.leave(now);
         self.trace.write_u8(3);
         self.trace.write_u64(index as u64);
         self.drain(index);
@@ -560,28 +503,23 @@ impl Simulator {
 
     /// Restarts node `index` (crashed or not) as a new incarnation at the same address.
     pub fn restart(&mut self, index: usize) -> Result<(), SimError> {
-        let seeds = self.seeds();
         let node_seed = self.rng.random();
         let now = self.now;
         let node = self
             .nodes
             .get_mut(index)
             .ok_or(SimError::NoSuchNode(index))?;
-        let old = node.gossip.member_id().clone();
+        let old = node.node.member_id().clone();
         let member = Member::new(
             MemberId::new(old.name(), old.incarnation() + 1),
             node.address.clone(),
         );
-        let broker_member = member.id().clone();
-        node.gossip = GossipNode::new(member, seeds, self.config.gossip, node_seed, now)
-            .map_err(SimError::Gossip)?;
-        node.broker = None;
-        let broker = self.new_broker(&broker_member);
+        let fresh = self.new_node(member, node_seed, now)?;
         let node = self
             .nodes
             .get_mut(index)
             .ok_or(SimError::NoSuchNode(index))?;
-        node.broker = broker;
+        node.node = fresh;
         node.alive = true;
         node.generation += 1;
         let generation = node.generation;
@@ -607,7 +545,7 @@ impl Simulator {
     pub fn set_key(&mut self, index: usize, key: &str, value: &[u8]) -> Result<(), SimError> {
         let now = self.now;
         let node = self.live_node(index)?;
-        node.gossip
+        node.node
             .set(key, value, now)
             .map_err(|e| SimError::InvalidConfig {
                 reason: e.to_string(),
@@ -619,6 +557,7 @@ impl Simulator {
 
     /// Subscribes `subscriber` on node `index` to `topic` (in `group` with `limit`
     /// messages in flight, or as a broadcast subscriber); the node gossips it at once.
+    /// Scenarios name their subscribers to tell them apart in what they observe.
     pub fn subscribe(
         &mut self,
         index: usize,
@@ -629,20 +568,32 @@ impl Simulator {
     ) -> Result<(), SimError> {
         let now = self.now;
         let node = self.live_node(index)?;
-        let broker = Self::broker_of(node)?;
-        let value = broker
-            .subscribe(topic, &SubscriberId::new(subscriber), group, limit)
-            .map_err(|e| SimError::InvalidConfig {
-                reason: e.to_string(),
-            })?;
-        node.gossip
-            .set_reserved(reserved_keys::SUBSCRIPTIONS, &value, now)
+        node.node
+            .subscribe_as(topic, &SubscriberId::new(subscriber), group, limit, now)
             .map_err(|e| SimError::InvalidConfig {
                 reason: e.to_string(),
             })?;
         self.trace.write_u8(9);
         self.drain(index);
-        self.sync_registry(index);
+        Ok(())
+    }
+
+    /// Unsubscribes `subscriber` of node `index` from `topic`.
+    pub fn unsubscribe(
+        &mut self,
+        index: usize,
+        topic: &str,
+        subscriber: &SubscriberId,
+    ) -> Result<(), SimError> {
+        let now = self.now;
+        let node = self.live_node(index)?;
+        node.node
+            .unsubscribe(topic, subscriber, now)
+            .map_err(|e| SimError::InvalidConfig {
+                reason: e.to_string(),
+            })?;
+        self.trace.write_u8(11);
+        self.drain(index);
         Ok(())
     }
 
@@ -655,22 +606,15 @@ impl Simulator {
     ) -> Result<PublishAck, SimError> {
         let now = self.now;
         let node = self.live_node(index)?;
-        let broker = Self::broker_of(node)?;
-        let ack = broker.publish(topic, payloads, now);
+        let ack = node.node.publish(topic, payloads, now);
         self.trace.write_u8(10);
-        self.drain_broker(index);
+        self.drain(index);
         Ok(ack)
-    }
-
-    fn broker_of(node: &mut SimNode) -> Result<&mut PubSubBroker, SimError> {
-        node.broker.as_mut().ok_or_else(|| SimError::InvalidConfig {
-            reason: "the simulation runs no pub/sub".to_string(),
-        })
     }
 
     /// Node `index`'s broker, when the simulation runs pub/sub.
     pub fn broker(&self, index: usize) -> Option<&PubSubBroker> {
-        self.nodes.get(index).and_then(|n| n.broker.as_ref())
+        self.nodes.get(index).and_then(|n| n.node.pub_sub())
     }
 
     /// Splits the network: `group(index)` names each node's side; messages between sides
@@ -758,7 +702,8 @@ impl Simulator {
             .iter()
             .filter(|n| n.alive)
             .map(|n| {
-                n.gossip
+                n.node
+                    .gossip()
                     .store()
                     .state()
                     .members()

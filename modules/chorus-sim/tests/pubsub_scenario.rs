@@ -142,40 +142,51 @@ fn every_message_is_delivered_queued_or_rejected_with_a_reason_through_a_crash()
             .delivered_to
             .push(d.subscriber.to_string());
     }
+    // Completions the instances' nodes sent; the publishers' counters below show that
+    // each was taken.
+    for c in sim.observations().completions() {
+        assert_eq!(c.topic, "jobs");
+        jobs.entry((node_of[&c.publisher], c.message_id))
+            .or_default()
+            .completed_by
+            .push(c.subscriber.to_string());
+    }
     for (node, event) in events {
         if !PUBLISHERS.contains(node) {
             continue;
         }
-        match event {
-            PubSubEvent::Completed {
-                topic,
-                subscriber,
-                message_id,
-                ..
-            } if topic == "jobs" => jobs
-                .entry((*node, *message_id))
+        if let PubSubEvent::Requeued {
+            topic,
+            member,
+            subscriber,
+            message_id,
+            ..
+        } = event
+            && topic == "jobs"
+        {
+            assert_eq!(
+                (member, subscriber.as_str()),
+                (&crashed_member, crashed_worker.as_str()),
+                "only the crashed instance loses jobs"
+            );
+            jobs.entry((*node, *message_id))
                 .or_default()
-                .completed_by
-                .push(subscriber.to_string()),
-            PubSubEvent::Requeued {
-                topic,
-                member,
-                subscriber,
-                message_id,
-                ..
-            } if topic == "jobs" => {
-                assert_eq!(
-                    (member, subscriber.as_str()),
-                    (&crashed_member, crashed_worker.as_str()),
-                    "only the crashed instance loses jobs"
-                );
-                jobs.entry((*node, *message_id))
-                    .or_default()
-                    .requeued_from
-                    .push(subscriber.to_string());
-            }
-            _ => {}
+                .requeued_from
+                .push(subscriber.to_string());
         }
+    }
+    for (&p, publisher) in &publisher_ids {
+        let sent = sim
+            .observations()
+            .completions()
+            .iter()
+            .filter(|c| c.publisher == *publisher)
+            .count() as u64;
+        assert_eq!(
+            sim.broker(p).unwrap().metrics("jobs").completed,
+            sent,
+            "{publisher} took every completion sent to it"
+        );
     }
 
     // Each accepted job is in exactly one of these, by what was observed.

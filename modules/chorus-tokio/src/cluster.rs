@@ -1,5 +1,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chorus_core::cluster::{ClusterEvent, ClusterExtension, ClusterMetrics, MetricsError};
@@ -14,18 +15,26 @@ use crate::{ClusterBuilder, ClusterEvents, Delivery, GossipHandle, NodeError, Su
 
 /// A running chorus node: the facade users hold.
 ///
-/// Built with [`Cluster::builder`]. [`shutdown`](Self::shutdown) leaves gracefully (peers
-/// block the node at once); dropping the node without it stops its tasks abruptly — the
-/// listener and every connection close, the port is free again a moment later — and peers
-/// detect the departure by heartbeat expiration, as after a crash.
+/// Built with [`Cluster::builder`]. A `Cluster` is a cheap handle: clones share the same
+/// node, so many tasks can publish, subscribe and read at once. [`shutdown`](Self::shutdown)
+/// (through any clone) leaves gracefully — peers block the node at once — and stops the
+/// node for every clone. Dropping the last clone without it stops the node's tasks
+/// abruptly — the listener and every connection close, the port is free again a moment
+/// later — and peers detect the departure by heartbeat expiration, as after a crash.
+#[derive(Clone)]
 pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+/// What the clones of a [`Cluster`] share.
+struct Inner {
     extension: Arc<ClusterExtension>,
     gossip: GossipHandle,
     events: EventStream<ClusterEvent>,
     transport: TokioTcpTransport,
     leave_timeout: Duration,
     event_buffer: usize,
-    running: bool,
+    running: AtomicBool,
 }
 
 impl Cluster {
@@ -43,50 +52,49 @@ impl Cluster {
         event_buffer: usize,
     ) -> Self {
         Self {
-            extension,
-            gossip,
-            events,
-            transport,
-            leave_timeout,
-            event_buffer,
-            running: true,
+            inner: Arc::new(Inner {
+                extension,
+                gossip,
+                events,
+                transport,
+                leave_timeout,
+                event_buffer,
+                running: AtomicBool::new(true),
+            }),
         }
     }
 
     /// The address the node listens on.
     pub fn local_address(&self) -> SocketAddr {
-        self.transport.local_address()
+        self.inner.transport.local_address()
     }
 
     /// The address peers reach the node at (give it to others as a seed).
     pub fn address(&self) -> String {
-        self.transport.advertised_address()
+        self.inner.transport.advertised_address()
     }
 
-    /// The node's events as a stream, starting with the most recent ones (the node
-    /// replays its last 256 events to a new stream, so `Startup` is never missed).
+    /// The node's events as a stream, starting with the most recent ones: by default the
+    /// node replays to a new stream its last 256 lasting events and, kept apart, its last
+    /// 256 pub/sub and gossip events ([`ClusterEvent::class`]), so no volume of traffic
+    /// hides `Startup` or the latest `TopologyUpdated`.
     pub fn events(&self) -> ClusterEvents {
-        ClusterEvents::new(&self.events, self.event_buffer)
+        ClusterEvents::new(&self.inner.events, self.inner.event_buffer)
     }
 
     /// The event stream itself, for callback subscribers.
     pub fn event_stream(&self) -> &EventStream<ClusterEvent> {
-        &self.events
-    }
-
-    /// A handle to the gossip loop.
-    pub fn gossip(&self) -> &GossipHandle {
-        &self.gossip
+        &self.inner.events
     }
 
     /// The node's current member id (a new incarnation after a rejoin).
     pub async fn member_id(&self) -> Result<MemberId, NodeError> {
-        Ok(self.gossip.member_id().await?)
+        Ok(self.inner.gossip.member_id().await?)
     }
 
     /// The topology the `ClusterExtension` last applied.
     pub fn topology(&self) -> ClusterTopology {
-        self.extension.topology()
+        self.inner.extension.topology()
     }
 
     /// The members of the applied topology.
@@ -96,12 +104,12 @@ impl Cluster {
 
     /// Writes a gossip key of this node; returns whether its value changed.
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<bool, NodeError> {
-        Ok(self.gossip.set(key, value).await?)
+        Ok(self.inner.gossip.set(key, value).await?)
     }
 
     /// The value of `key` owned by `member`, as this node knows it.
     pub async fn get(&self, member: &MemberId, key: &str) -> Result<Option<Vec<u8>>, NodeError> {
-        Ok(self.gossip.get(member, key).await?)
+        Ok(self.inner.gossip.get(member, key).await?)
     }
 
     /// Registers a consensus check.
@@ -109,17 +117,23 @@ impl Cluster {
         &self,
         check: ConsensusCheck,
     ) -> Result<ConsensusHandle, NodeError> {
-        Ok(self.gossip.register_consensus(check).await?)
+        Ok(self.inner.gossip.register_consensus(check).await?)
+    }
+
+    /// Removes a consensus check; returns whether it was registered (the built-in
+    /// topology check cannot be removed).
+    pub async fn remove_consensus(&self, handle: ConsensusHandle) -> Result<bool, NodeError> {
+        Ok(self.inner.gossip.remove_consensus(handle).await?)
     }
 
     /// The value every live member agrees on for the check, if they do.
     pub async fn consensus(&self, handle: ConsensusHandle) -> Result<Option<Vec<u8>>, NodeError> {
-        Ok(self.gossip.consensus(handle).await?)
+        Ok(self.inner.gossip.consensus(handle).await?)
     }
 
     /// The topology hash every live member agrees on, if they do.
     pub async fn topology_consensus(&self) -> Result<Option<u64>, NodeError> {
-        Ok(self.gossip.topology_consensus().await?)
+        Ok(self.inner.gossip.topology_consensus().await?)
     }
 
     /// Subscribes to `topic` as a broadcast subscriber: the stream yields every message
@@ -130,7 +144,7 @@ impl Cluster {
     /// The subscription is gossiped at once; a node publishes to it once it learnt it
     /// (within a message delay). Dropping the stream unsubscribes.
     pub async fn subscribe(&self, topic: &str) -> Result<SubscriptionStream, NodeError> {
-        self.gossip.subscribe(topic, None, 1).await
+        self.inner.gossip.subscribe(topic, None, 1).await
     }
 
     /// Subscribes to `topic` as an instance of the load-balanced `group`: each message
@@ -162,7 +176,8 @@ impl Cluster {
         group: &str,
         max_in_flight: u32,
     ) -> Result<SubscriptionStream, NodeError> {
-        self.gossip
+        self.inner
+            .gossip
             .subscribe(topic, Some(group), max_in_flight)
             .await
     }
@@ -188,7 +203,7 @@ impl Cluster {
         topic: &str,
         payloads: Vec<Vec<u8>>,
     ) -> Result<PublishAck, NodeError> {
-        self.gossip.publish(topic, payloads).await
+        self.inner.gossip.publish(topic, payloads).await
     }
 
     /// Publishes one message on `topic` (see [`publish`](Self::publish)).
@@ -197,40 +212,40 @@ impl Cluster {
         topic: &str,
         payload: impl Into<Vec<u8>>,
     ) -> Result<PublishAck, NodeError> {
-        self.gossip.publish(topic, vec![payload.into()]).await
+        self.inner.gossip.publish(topic, vec![payload.into()]).await
     }
 
     /// Completes a group delivery (as [`Delivery::complete`] does): its instance may take
     /// the next message of that publisher. Does nothing for a broadcast delivery.
     pub async fn complete(&self, delivery: &Delivery) -> Result<(), NodeError> {
-        self.gossip.complete(delivery).await
+        self.inner.gossip.complete(delivery).await
     }
 
     /// The subscriptions of `topic` in this node's registry (every member's, as gossip
     /// brought them here), sorted by member and subscriber.
     pub async fn subscriptions(&self, topic: &str) -> Result<Vec<Subscription>, NodeError> {
-        self.gossip.subscriptions(topic).await
+        self.inner.gossip.subscriptions(topic).await
     }
 
     /// This node's pub/sub counters of `topic`: published, rejected, delivered, failed,
     /// received, completed, requeued.
     pub async fn topic_metrics(&self, topic: &str) -> Result<TopicMetrics, NodeError> {
-        self.gossip.topic_metrics(topic).await
+        self.inner.gossip.topic_metrics(topic).await
     }
 
     /// Gossip counters.
     pub async fn gossip_metrics(&self) -> Result<GossipMetrics, NodeError> {
-        Ok(self.gossip.metrics().await?)
+        Ok(self.inner.gossip.metrics().await?)
     }
 
     /// Transport counters (bytes and frames in and out, connects, refusals, errors).
     pub fn transport_metrics(&self) -> TransportMetrics {
-        self.transport.metrics()
+        self.inner.transport.metrics()
     }
 
     /// Cluster counters (members, joins, leaves, updates).
     pub fn metrics(&self) -> Result<ClusterMetrics, MetricsError> {
-        self.extension.metrics()
+        self.inner.extension.metrics()
     }
 
     /// Leaves the cluster gracefully, then stops the provider, gossip and pub/sub (every
@@ -242,12 +257,16 @@ impl Cluster {
     /// and the result is [`NodeError::LeaveTimedOut`] with the peers that did not
     /// acknowledge (they block it after their heartbeat expiration). The listener is
     /// released before this returns.
-    pub async fn shutdown(mut self) -> Result<(), NodeError> {
-        self.running = false;
+    pub async fn shutdown(self) -> Result<(), NodeError> {
+        let inner = &self.inner;
+        if !inner.running.swap(false, Ordering::SeqCst) {
+            // Another clone shut the node down already.
+            return Ok(());
+        }
         // The loop answers by the deadline itself; the margin only guards against a loop
         // that no longer answers at all.
-        let guard = self.leave_timeout.saturating_add(Duration::from_secs(1));
-        let left = tokio::time::timeout(guard, self.gossip.leave(self.leave_timeout))
+        let guard = inner.leave_timeout.saturating_add(Duration::from_secs(1));
+        let left = tokio::time::timeout(guard, inner.gossip.leave(inner.leave_timeout))
             .await
             .unwrap_or_else(|_| {
                 Err(NodeError::LeaveTimedOut {
@@ -255,26 +274,27 @@ impl Cluster {
                     unacknowledged: Vec::new(),
                 })
             });
-        let stopped = self.extension.shutdown();
-        self.transport.close_and_wait().await;
+        let stopped = inner.extension.shutdown();
+        inner.transport.close_and_wait().await;
         left?;
         stopped.map_err(NodeError::from)
     }
 
-    /// Stops the node at once without telling anyone, as a crash would.
-    pub fn abort(mut self) {
-        self.stop_abruptly();
+    /// Stops the node at once without telling anyone, as a crash would (for every clone).
+    pub fn abort(self) {
+        self.inner.stop_abruptly();
     }
+}
 
-    fn stop_abruptly(&mut self) {
-        if self.running {
-            self.running = false;
+impl Inner {
+    fn stop_abruptly(&self) {
+        if self.running.swap(false, Ordering::SeqCst) {
             let _ = self.extension.shutdown();
         }
     }
 }
 
-impl Drop for Cluster {
+impl Drop for Inner {
     fn drop(&mut self) {
         self.stop_abruptly();
     }
@@ -284,7 +304,7 @@ impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cluster")
             .field("address", &self.address())
-            .field("running", &self.running)
+            .field("running", &self.inner.running.load(Ordering::SeqCst))
             .finish_non_exhaustive()
     }
 }

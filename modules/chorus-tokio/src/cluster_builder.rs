@@ -193,8 +193,10 @@ impl ClusterBuilder {
         self
     }
 
-    /// Publishes the node's events on `events` (default: a new stream that replays its
-    /// last 256 events to late subscribers). Subscribe before `start` to see every event,
+    /// Publishes the node's events on `events` (default: a new stream that replays to late
+    /// subscribers its last 256 lasting events and, kept apart so that traffic cannot push
+    /// them out, its last 256 pub/sub and gossip events; see [`ClusterEvent::class`] and
+    /// [`EventStream::with_replay_by_class`]). Subscribe before `start` to see every event,
     /// `StartupFailed` included.
     #[must_use]
     pub fn event_stream(mut self, events: EventStream<ClusterEvent>) -> Self {
@@ -209,11 +211,10 @@ impl ClusterBuilder {
         let incarnation = self.incarnation.unwrap_or_else(now_millis);
         let (name, bind, listener) = self.name_and_listener();
         let member = MemberId::new(&name, incarnation);
-        let events = self
-            .events
-            .clone()
-            .unwrap_or_else(|| EventStream::with_replay(EVENT_REPLAY));
-        let pub_sub = TokioPubSub::new(member.clone(), self.pub_sub.clone())
+        let events = self.events.clone().unwrap_or_else(|| {
+            EventStream::with_replay_by_class(EVENT_REPLAY, EVENT_REPLAY, ClusterEvent::class)
+        });
+        let pub_sub = TokioPubSub::new(self.pub_sub.clone())
             .with_subscription_buffer(self.subscription_buffer)
             .with_max_frame_bytes(self.transport.max_frame_bytes);
         let gossiper = TokioGossiper::new(self.gossip, events.clone()).with_pub_sub(&pub_sub);

@@ -5,7 +5,7 @@ use std::time::Duration;
 use chorus_core::consensus::{ConsensusCheck, ConsensusHandle};
 use chorus_core::gossip::{GossipMetrics, GossipNode, GossiperError};
 use chorus_core::pubsub::{PubSubError, PublishAck, SubscriberId, Subscription, TopicMetrics};
-use chorus_core::topology::{ClusterTopology, MemberId};
+use chorus_core::topology::MemberId;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::NodeError;
@@ -35,9 +35,6 @@ pub(crate) enum GossipCommand {
     },
     Member {
         reply: Reply<MemberId>,
-    },
-    Topology {
-        reply: Reply<ClusterTopology>,
     },
     RegisterConsensus {
         check: ConsensusCheck,

@@ -4,7 +4,7 @@ use std::time::Duration;
 use chorus_core::consensus::{ConsensusCheck, ConsensusHandle};
 use chorus_core::gossip::{GossipMetrics, GossipNode, GossiperError};
 use chorus_core::pubsub::{PubSubError, PublishAck, SubscriberId, Subscription, TopicMetrics};
-use chorus_core::topology::{ClusterTopology, MemberId};
+use chorus_core::topology::MemberId;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::gossip_command::GossipCommand;
@@ -16,7 +16,7 @@ use crate::{Delivery, NodeError, SubscriptionStream};
 /// is a message to the task that owns the `GossipNode`, answered on a oneshot channel.
 /// Calls fail with `NotStarted` while the gossiper does not run.
 #[derive(Clone, Debug)]
-pub struct GossipHandle {
+pub(crate) struct GossipHandle {
     commands: Arc<Mutex<mpsc::Sender<GossipCommand>>>,
 }
 
@@ -62,14 +62,14 @@ impl GossipHandle {
     }
 
     /// Writes a local key and pushes it to peers.
-    pub async fn set(&self, key: &str, value: &[u8]) -> Result<bool, GossiperError> {
+    pub(crate) async fn set(&self, key: &str, value: &[u8]) -> Result<bool, GossiperError> {
         let (key, value) = (key.to_string(), value.to_vec());
         self.ask(|reply| GossipCommand::Set { key, value, reply })
             .await?
     }
 
     /// The value of `key` owned by `member`, as known here.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         member: &MemberId,
         key: &str,
@@ -80,17 +80,12 @@ impl GossipHandle {
     }
 
     /// This node's current member id (it changes when the node rejoins).
-    pub async fn member_id(&self) -> Result<MemberId, GossiperError> {
+    pub(crate) async fn member_id(&self) -> Result<MemberId, GossiperError> {
         self.ask(|reply| GossipCommand::Member { reply }).await
     }
 
-    /// The gossip view of the cluster.
-    pub async fn topology(&self) -> Result<ClusterTopology, GossiperError> {
-        self.ask(|reply| GossipCommand::Topology { reply }).await
-    }
-
     /// Registers a consensus check.
-    pub async fn register_consensus(
+    pub(crate) async fn register_consensus(
         &self,
         check: ConsensusCheck,
     ) -> Result<ConsensusHandle, GossiperError> {
@@ -99,13 +94,16 @@ impl GossipHandle {
     }
 
     /// Removes a consensus check.
-    pub async fn remove_consensus(&self, handle: ConsensusHandle) -> Result<bool, GossiperError> {
+    pub(crate) async fn remove_consensus(
+        &self,
+        handle: ConsensusHandle,
+    ) -> Result<bool, GossiperError> {
         self.ask(|reply| GossipCommand::RemoveConsensus { handle, reply })
             .await
     }
 
     /// The value every live member agrees on for the check, if they do.
-    pub async fn consensus(
+    pub(crate) async fn consensus(
         &self,
         handle: ConsensusHandle,
     ) -> Result<Option<Vec<u8>>, GossiperError> {
@@ -114,18 +112,18 @@ impl GossipHandle {
     }
 
     /// The topology hash every live member agrees on, if they do.
-    pub async fn topology_consensus(&self) -> Result<Option<u64>, GossiperError> {
+    pub(crate) async fn topology_consensus(&self) -> Result<Option<u64>, GossiperError> {
         self.ask(|reply| GossipCommand::TopologyConsensus { reply })
             .await
     }
 
     /// The gossip counters.
-    pub async fn metrics(&self) -> Result<GossipMetrics, GossiperError> {
+    pub(crate) async fn metrics(&self) -> Result<GossipMetrics, GossiperError> {
         self.ask(|reply| GossipCommand::Metrics { reply }).await
     }
 
     /// The transport the loop sends with (once attached).
-    pub async fn transport(&self) -> Result<TokioTcpTransport, GossiperError> {
+    pub(crate) async fn transport(&self) -> Result<TokioTcpTransport, GossiperError> {
         self.ask(|reply| GossipCommand::Transport { reply }).await
     }
 
@@ -134,7 +132,7 @@ impl GossipHandle {
     /// peer acknowledged the leave, or after `timeout` with
     /// [`NodeError::LeaveTimedOut`] naming those that did not. The node gossips no more
     /// either way; calling it again waits for the same acknowledgements.
-    pub async fn leave(&self, timeout: Duration) -> Result<(), NodeError> {
+    pub(crate) async fn leave(&self, timeout: Duration) -> Result<(), NodeError> {
         self.ask(|reply| GossipCommand::Leave { timeout, reply })
             .await?
     }

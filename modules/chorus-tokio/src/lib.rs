@@ -1,15 +1,18 @@
 //! `chorus-tokio`: drives the sans-IO `chorus-core` with Tokio — real sockets, real timers.
 //!
-//! - [`transport::TokioTcpTransport`]: TCP with handshakes, length-prefixed frames and
-//!   bounded queues;
-//! - [`TokioGossiper`]: the gossip loop around `chorus_core::gossip::GossipNode`;
-//! - [`LocalClusterProvider`]: binds, joins through seeds, hands the node to the gossiper;
-//! - [`TokioPubSub`]: the pub/sub broker of a node, driven in the gossip loop;
-//! - [`Cluster`]: the facade users hold, built with [`Cluster::builder`]: events, gossip
-//!   state, consensus, and pub/sub ([`Cluster::subscribe`], [`Cluster::subscribe_group`],
-//!   [`Cluster::publish`], [`SubscriptionStream`], [`Delivery`]).
+//! What a user holds:
+//! - [`Cluster`]: the facade, built with [`Cluster::builder`] ([`ClusterBuilder`]):
+//!   events ([`ClusterEvents`]), gossip state, consensus, and pub/sub
+//!   ([`Cluster::subscribe`], [`Cluster::subscribe_group`], [`Cluster::publish`],
+//!   [`SubscriptionStream`], [`Delivery`]); cheap to clone, so many tasks can share it;
+//! - its settings ([`transport::TransportConfig`], and the core's `GossipConfig` and
+//!   `PubSubConfig`) and errors ([`NodeError`], [`transport::TransportError`]).
 //!
-//! Every protocol rule lives in `chorus-core`; this crate only moves bytes and time.
+//! Inside, one task per node runs the core's `chorus_core::node::Node` — the gossip node
+//! and the pub/sub broker composed once, in the core — over the TCP transport
+//! ([`transport::TokioTcpTransport`]: handshakes, length-prefixed frames, bounded queues)
+//! and Tokio timers. Every protocol rule lives in `chorus-core`; this crate only moves
+//! bytes and time (see `docs/architecture.md`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -34,10 +37,10 @@ pub use cluster::Cluster;
 pub use cluster_builder::ClusterBuilder;
 pub use cluster_events::ClusterEvents;
 pub use delivery::Delivery;
-pub use gossip_handle::GossipHandle;
-pub use local_cluster_provider::LocalClusterProvider;
-pub use local_cluster_provider_config::LocalClusterProviderConfig;
+pub(crate) use gossip_handle::GossipHandle;
+pub(crate) use local_cluster_provider::LocalClusterProvider;
+pub(crate) use local_cluster_provider_config::LocalClusterProviderConfig;
 pub use node_error::NodeError;
 pub use subscription_stream::SubscriptionStream;
-pub use tokio_gossiper::TokioGossiper;
-pub use tokio_pub_sub::TokioPubSub;
+pub(crate) use tokio_gossiper::TokioGossiper;
+pub(crate) use tokio_pub_sub::TokioPubSub;

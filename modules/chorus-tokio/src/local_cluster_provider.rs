@@ -30,7 +30,7 @@ use crate::transport::{TokioTcpTransport, TransportError};
 /// stops the core; users of `ClusterExtension` without a `Cluster` call
 /// [`GossipHandle::leave`] before `ClusterExtension::shutdown` for the same effect.
 #[derive(Debug)]
-pub struct LocalClusterProvider {
+pub(crate) struct LocalClusterProvider {
     config: LocalClusterProviderConfig,
     gossip: GossipHandle,
     events: EventStream<ClusterEvent>,
@@ -41,7 +41,7 @@ pub struct LocalClusterProvider {
 
 impl LocalClusterProvider {
     /// A provider that will attach its node to the gossiper behind `gossip`.
-    pub fn new(
+    pub(crate) fn new(
         config: LocalClusterProviderConfig,
         gossip: GossipHandle,
         events: EventStream<ClusterEvent>,
@@ -58,7 +58,7 @@ impl LocalClusterProvider {
     /// Makes the next start use `listener`, bound already, instead of binding
     /// `config.bind` (the builder binds first to name a node after its port).
     #[must_use]
-    pub fn with_listener(mut self, listener: std::net::TcpListener) -> Self {
+    pub(crate) fn with_listener(mut self, listener: std::net::TcpListener) -> Self {
         self.listener = Some(listener);
         self
     }

@@ -102,11 +102,6 @@ impl PubSubBroker {
         &self.me
     }
 
-    /// Takes a new identity (the node rejoined); local subscriptions are kept.
-    pub fn set_member(&mut self, me: MemberId) {
-        self.me = me;
-    }
-
     /// Whether the broker runs.
     pub fn is_started(&self) -> bool {
         self.started
@@ -158,6 +153,11 @@ impl PubSubBroker {
                 topic: String::from(topic),
             })
         }
+    }
+
+    /// This node's own subscriptions, sorted by topic and subscriber.
+    pub fn local_subscriptions(&self) -> impl Iterator<Item = &LocalSubscription> {
+        self.local.values()
     }
 
     /// The gossip value of this node's subscriptions (`chorus.subscriptions`).
@@ -236,10 +236,6 @@ impl PubSubBroker {
         };
         if let Some(reason) = rejection {
             self.topic_metrics(topic).rejected += 1;
-            self.emit(PubSubEvent::PublishRejected {
-                topic: String::from(topic),
-                reason,
-            });
             return PublishAck::Rejected { reason };
         }
         // Every broadcast subscriber, grouped by member: planned once per publish.
@@ -303,15 +299,8 @@ impl PubSubBroker {
                     .insert(String::from(topic), (message_id, Arc::clone(&payload)));
             }
         }
-        for group in &group_names {
-            self.report_queue(topic, group);
-        }
         self.send_batches(topic, batches, now);
         self.topic_metrics(topic).published += message_ids.len() as u64;
-        self.emit(PubSubEvent::PublishAccepted {
-            topic: String::from(topic),
-            messages: message_ids.len(),
-        });
         PublishAck::Accepted { message_ids }
     }
 

@@ -1,6 +1,11 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::PubSubConfigError;
+
+/// Room a delivery batch needs in a frame beyond its messages (ids, topic, framing).
+pub const BATCH_FRAME_MARGIN: usize = 64 * 1024;
+
 /// Settings of a node's pub/sub broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PubSubConfig {
@@ -31,6 +36,28 @@ impl PubSubConfig {
             max_batch_bytes: 512 * 1024,
             retained_topics: Vec::new(),
         }
+    }
+
+    /// Checks the settings for a transport whose frames hold at most `max_frame_bytes`:
+    /// a delivery timeout of at least 1 ms, topic names of at least 1 byte, and delivery
+    /// batches (`max_batch_bytes`, `max_payload_bytes`) that fit a frame with
+    /// [`BATCH_FRAME_MARGIN`] to spare.
+    pub fn validate(&self, max_frame_bytes: usize) -> Result<(), PubSubConfigError> {
+        if self.delivery_timeout_ms == 0 {
+            return Err(PubSubConfigError::ZeroDeliveryTimeout);
+        }
+        if self.max_topic_bytes == 0 {
+            return Err(PubSubConfigError::ZeroTopicBytes);
+        }
+        let batch_bytes = self.max_batch_bytes.max(self.max_payload_bytes);
+        if batch_bytes.saturating_add(BATCH_FRAME_MARGIN) > max_frame_bytes {
+            return Err(PubSubConfigError::BatchExceedsFrame {
+                batch_bytes,
+                margin_bytes: BATCH_FRAME_MARGIN,
+                max_frame_bytes,
+            });
+        }
+        Ok(())
     }
 
     /// The same settings, retaining the latest message of `topic` for late subscribers.

@@ -3,6 +3,7 @@ use core::fmt;
 
 /// Why pub/sub could not start, stop, subscribe or complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PubSubError {
     /// `start` was called while it runs already.
     AlreadyStarted,
@@ -32,6 +33,16 @@ pub enum PubSubError {
         /// The message.
         message_id: u64,
     },
+    /// The node's subscription list would not fit one gossip write (`max_write_bytes`):
+    /// the subscription was not made.
+    SubscriptionsTooLarge {
+        /// Bytes the list would take.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The node left the cluster: it subscribes no more.
+    Left,
 }
 
 impl fmt::Display for PubSubError {
@@ -52,6 +63,11 @@ impl fmt::Display for PubSubError {
             Self::NotInFlight { message_id } => {
                 write!(f, "message {message_id} is not in flight at that instance")
             }
+            Self::SubscriptionsTooLarge { bytes, max } => write!(
+                f,
+                "the node's subscriptions would take {bytes} bytes, over one gossip write ({max}): unsubscribe others first or raise GossipConfig::max_write_bytes"
+            ),
+            Self::Left => f.write_str("the node left the cluster: it subscribes no more"),
         }
     }
 }

@@ -1,10 +1,17 @@
 use alloc::string::String;
 
-use super::{DeliveryStatus, PublishRejection, RemovalReason, RequeueReason, SubscriberId};
+use super::{DeliveryStatus, RemovalReason, RequeueReason, SubscriberId};
 use crate::topology::MemberId;
 
-/// Everything pub/sub does, observable on the `EventStream` (as `ClusterEvent::PubSub`).
+/// What changes in pub/sub — subscriptions, groups, failures — observable on the
+/// `EventStream` (as `ClusterEvent::PubSub`).
+///
+/// Steps every message takes when all goes well (accepted, delivered, completed, a
+/// group's queue length) are not events: they are counted in
+/// [`TopicMetrics`](super::TopicMetrics) and traced by the drivers, so that message
+/// traffic never crowds membership events out of a subscriber's buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PubSubEvent {
     /// The registry has its first subscriber for the topic (once per topic and sync, however
     /// many subscribers arrive at once).
@@ -46,29 +53,6 @@ pub enum PubSubEvent {
         /// Why.
         reason: RemovalReason,
     },
-    /// Messages were accepted for publishing.
-    PublishAccepted {
-        /// The topic.
-        topic: String,
-        /// How many.
-        messages: usize,
-    },
-    /// A publish was refused.
-    PublishRejected {
-        /// The topic.
-        topic: String,
-        /// Why.
-        reason: PublishRejection,
-    },
-    /// A subscriber's member acknowledged a delivery.
-    Delivered {
-        /// The topic.
-        topic: String,
-        /// The subscriber.
-        subscriber: SubscriberId,
-        /// The message.
-        message_id: u64,
-    },
     /// A delivery failed.
     DeliveryFailed {
         /// The topic.
@@ -79,19 +63,6 @@ pub enum PubSubEvent {
         message_id: u64,
         /// `Unreachable` or `Timeout`.
         status: DeliveryStatus,
-    },
-    /// A group instance completed a message this node published; its slot is free again.
-    Completed {
-        /// The topic.
-        topic: String,
-        /// The group.
-        group: String,
-        /// The instance's member.
-        member: MemberId,
-        /// The instance.
-        subscriber: SubscriberId,
-        /// The message.
-        message_id: u64,
     },
     /// A group message this node published went back to the front of its group's queue,
     /// to be handed to another instance: it may be processed twice (at least once).
@@ -121,15 +92,6 @@ pub enum PubSubEvent {
         /// Messages waiting.
         queued: usize,
     },
-    /// A load-balanced group's queue changed length.
-    GroupQueueLength {
-        /// The topic.
-        topic: String,
-        /// The group.
-        group: String,
-        /// Messages waiting.
-        length: usize,
-    },
     /// A message reached this node for a local broadcast subscriber that could not take
     /// it — its buffer was full — and was not handed to it. Reported by the driver, which
     /// owns the subscriber's buffer: broadcast delivery is at most once, and the publisher
@@ -143,5 +105,14 @@ pub enum PubSubEvent {
         publisher: MemberId,
         /// The message.
         message_id: u64,
+    },
+    /// A frame for `member` could not be sent: the node knows no address for it (it is
+    /// not, or no longer, in the topology). Deliveries it carried are reported
+    /// `DeliveryFailed { Unreachable }` and their group messages requeued.
+    Unroutable {
+        /// The member the frame was for.
+        member: MemberId,
+        /// The topic of the frame.
+        topic: String,
     },
 }

@@ -26,6 +26,25 @@ pub struct Delivery {
     pub group: Option<String>,
 }
 
+/// A group message a local instance finished, as its node told the publisher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// When (virtual ms).
+    pub at: u64,
+    /// The node of the instance.
+    pub node: usize,
+    /// The instance.
+    pub subscriber: SubscriberId,
+    /// The topic.
+    pub topic: String,
+    /// The group.
+    pub group: String,
+    /// The publishing node.
+    pub publisher: MemberId,
+    /// The message id (per publisher).
+    pub message_id: u64,
+}
+
 /// A live member removed from a live node's view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FalsePositive {
@@ -49,6 +68,7 @@ pub struct Observations {
     topology_updates: u64,
     nodes: usize,
     deliveries: Vec<Delivery>,
+    completions: Vec<Completion>,
     pubsub_events: Vec<(usize, PubSubEvent)>,
 }
 
@@ -158,14 +178,17 @@ impl Observations {
         self.deliveries.push(delivery);
     }
 
+    pub(super) fn record_completion(&mut self, completion: Completion) {
+        self.completions.push(completion);
+    }
+
     pub(super) fn record_pubsub(&mut self, node: usize, event: PubSubEvent) {
-        // Successful deliveries are already recorded as deliveries.
-        if !matches!(
-            event,
-            PubSubEvent::Delivered { .. } | PubSubEvent::GroupQueueLength { .. }
-        ) {
-            self.pubsub_events.push((node, event));
-        }
+        self.pubsub_events.push((node, event));
+    }
+
+    /// Every group message a local instance completed, in order.
+    pub fn completions(&self) -> &[Completion] {
+        &self.completions
     }
 
     /// Every message handed to a subscriber, in order.
@@ -173,7 +196,7 @@ impl Observations {
         &self.deliveries
     }
 
-    /// Pub/sub events of every node (deliveries and queue lengths aside).
+    /// Pub/sub events of every node.
     pub fn pubsub_events(&self) -> &[(usize, PubSubEvent)] {
         &self.pubsub_events
     }

@@ -1,15 +1,15 @@
-//! The task that owns the gossip node, and drives the pub/sub broker beside it.
+//! The task that owns the node (`chorus_core::node::Node`): sockets in, timers, commands
+//! from the application, and the leave wait. Every protocol rule is the node's.
 
 mod pub_sub;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chorus_core::cluster::ClusterEvent;
 use chorus_core::event_stream::EventStream;
-use chorus_core::gossip::{GossipConfig, GossipNode, GossipOutput, GossiperError, reserved_keys};
+use chorus_core::gossip::{GossipConfig, GossipNode, GossiperError};
+use chorus_core::node::{Node, NodeOutput};
 use chorus_core::pubsub::PubSubError;
-use chorus_core::wire::Frame;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::NodeError;
 use crate::gossip_command::{GossipCommand, Reply};
-use crate::tokio_pub_sub::PubSubState;
+use crate::tokio_pub_sub::PubSubLink;
 use crate::transport::{InboundFrame, InboundMessage, TokioTcpTransport};
 
 /// About thirty years: "never" for a timer.
@@ -25,11 +25,13 @@ const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3_600);
 
 /// What the provider handed over, kept across a stop and a start of the gossiper.
 pub(super) struct Attached {
-    node: GossipNode,
+    node: Node,
     transport: TokioTcpTransport,
     inbound: mpsc::Receiver<InboundMessage>,
     /// The node's clock: `now` is the time since it was attached.
     clock: Instant,
+    /// The start of pub/sub the node follows (see `LocalSubscribers::switch`).
+    pub_sub_generation: u64,
 }
 
 /// Runs the node until cancelled, then hands it back for a later start.
@@ -42,7 +44,7 @@ pub(super) async fn run(
     events: EventStream<ClusterEvent>,
     cancel: CancellationToken,
     config: GossipConfig,
-    pub_sub: Option<Arc<Mutex<PubSubState>>>,
+    pub_sub: Option<PubSubLink>,
 ) -> Option<Attached> {
     let resumed = match previous {
         // A stopped loop ends as soon as it sees its cancellation.
@@ -51,24 +53,53 @@ pub(super) async fn run(
     };
     let attached = match resumed.filter(|a| !a.transport.is_closed()) {
         Some(attached) => attached,
-        None => wait_for_attach(&mut commands, &cancel).await?,
+        None => wait_for_attach(&mut commands, &cancel, pub_sub.as_ref()).await?,
     };
+    let span = tracing::info_span!(
+        "node",
+        name = attached.node.member_id().name(),
+        incarnation = attached.node.member_id().incarnation()
+    );
     let mut running = Running {
         attached,
         events,
         leave_waiters: Vec::new(),
         pub_sub,
     };
-    running.pub_sub_member_changed();
+    let _entered = span.enter();
+    running.follow_pub_sub();
     running.flush();
-    running.sync_registry();
     running.serve(&mut commands, &cancel, config).await;
     Some(running.attached)
+}
+
+/// Composes the node the provider created with the broker pub/sub runs, if any.
+fn attach(
+    gossip: GossipNode,
+    transport: TokioTcpTransport,
+    inbound: mpsc::Receiver<InboundMessage>,
+    pub_sub: Option<&PubSubLink>,
+) -> Attached {
+    let mut node = Node::new(gossip);
+    if let Some(link) = pub_sub
+        && let Err(e) = node.run_pub_sub(link.config.clone(), link.max_frame_bytes)
+    {
+        // `TokioPubSub::start` checked the same settings: not reached.
+        tracing::error!(error = %e, "pub/sub settings refused: the node runs without pub/sub");
+    }
+    Attached {
+        node,
+        transport,
+        inbound,
+        clock: Instant::now(),
+        pub_sub_generation: 0,
+    }
 }
 
 async fn wait_for_attach(
     commands: &mut mpsc::Receiver<GossipCommand>,
     cancel: &CancellationToken,
+    pub_sub: Option<&PubSubLink>,
 ) -> Option<Attached> {
     loop {
         let command = tokio::select! {
@@ -80,14 +111,7 @@ async fn wait_for_attach(
                 node,
                 transport,
                 inbound,
-            } => {
-                return Some(Attached {
-                    node: *node,
-                    transport,
-                    inbound,
-                    clock: Instant::now(),
-                });
-            }
+            } => return Some(attach(*node, transport, inbound, pub_sub)),
             other => refuse(other),
         }
     }
@@ -131,8 +155,8 @@ struct Running {
     attached: Attached,
     events: EventStream<ClusterEvent>,
     leave_waiters: Vec<LeaveWaiter>,
-    /// The broker this loop drives, if the gossiper was given one.
-    pub_sub: Option<Arc<Mutex<PubSubState>>>,
+    /// The pub/sub component whose broker the node runs, if the gossiper was given one.
+    pub_sub: Option<PubSubLink>,
 }
 
 impl Running {
@@ -168,12 +192,13 @@ impl Running {
                 message = self.attached.inbound.recv() => Wake::Inbound(message),
                 command = commands.recv() => Wake::Command(command),
             };
+            self.follow_pub_sub();
             match wake {
                 Wake::Cancelled | Wake::Inbound(None) | Wake::Command(None) => return,
                 Wake::Tick => {
                     let now = self.now();
                     self.attached.node.tick(now);
-                    self.tick_pub_sub();
+                    self.sweep_closed_streams();
                     // A tick at a time, as a delaying interval would; a period too long to
                     // represent never comes.
                     let at = Instant::now();
@@ -185,13 +210,16 @@ impl Running {
                 }
                 // The waiters whose deadline passed are answered below.
                 Wake::LeaveDeadline => {}
-                Wake::Inbound(Some(m)) => match m.message {
-                    InboundFrame::Gossip(message) => {
-                        let now = self.now();
-                        self.attached.node.handle(&m.from, message, now);
+                Wake::Inbound(Some(m)) => {
+                    let now = self.now();
+                    let node = &mut self.attached.node;
+                    match m.message {
+                        InboundFrame::Gossip(message) => node.handle_gossip(&m.from, message, now),
+                        InboundFrame::PubSub(message) => {
+                            node.handle_pub_sub(&m.member, message, now);
+                        }
                     }
-                    InboundFrame::PubSub(message) => self.handle_pub_sub(&m.member, message),
-                },
+                }
                 Wake::Command(Some(command)) => self.apply(command),
             }
             self.flush();
@@ -221,6 +249,10 @@ impl Running {
             return;
         }
         let unacknowledged = self.attached.node.leave_unacknowledged();
+        tracing::warn!(
+            unacknowledged = ?unacknowledged,
+            "leave timed out: these peers did not acknowledge it and will block this node after their heartbeat expiration"
+        );
         for waiter in late {
             let _ = waiter.reply.send(Err(NodeError::LeaveTimedOut {
                 waited_ms: waiter.waited.as_millis() as u64,
@@ -241,13 +273,8 @@ impl Running {
                 // The provider started again while the loop kept running: serve its new
                 // node; the old transport is the provider's to close, and closed already.
                 self.attached.transport.close();
-                self.attached = Attached {
-                    node: *node,
-                    transport,
-                    inbound,
-                    clock: Instant::now(),
-                };
-                self.pub_sub_member_changed();
+                self.attached = attach(*node, transport, inbound, self.pub_sub.as_ref());
+                self.follow_pub_sub();
             }
             GossipCommand::Set { key, value, reply } => {
                 let _ = reply.send(node.set(&key, &value, now));
@@ -257,9 +284,6 @@ impl Running {
             }
             GossipCommand::Member { reply } => {
                 let _ = reply.send(node.member_id().clone());
-            }
-            GossipCommand::Topology { reply } => {
-                let _ = reply.send(node.topology().clone());
             }
             GossipCommand::RegisterConsensus { check, reply } => {
                 let _ = reply.send(node.register_consensus(check, now));
@@ -274,7 +298,7 @@ impl Running {
                 let _ = reply.send(node.topology_consensus());
             }
             GossipCommand::Metrics { reply } => {
-                let _ = reply.send(node.metrics());
+                let _ = reply.send(node.gossip_metrics());
             }
             GossipCommand::Transport { reply } => {
                 let _ = reply.send(self.attached.transport.clone());
@@ -302,49 +326,79 @@ impl Running {
         }
     }
 
-    /// Sends what the node asked to send and publishes what it produced; gives the broker
-    /// the registry again after a new topology or new subscriptions, until nothing is
-    /// left (the broker's own writes of the local subscriptions come back as updates).
+    /// Carries out what the node asked for: frames to the transport, events to the
+    /// stream, deliveries to the local streams — until the node has nothing more to say
+    /// (a stream found closed unsubscribes, which the node answers in turn).
     fn flush(&mut self) {
         loop {
             let outputs = self.attached.node.drain_outputs();
             if outputs.is_empty() {
                 return;
             }
-            let mut registry_changed = false;
-            let mut rejoined = false;
+            let mut closed = Vec::new();
             for output in outputs {
                 match output {
-                    GossipOutput::Send { to, message } => {
-                        // A full or closed queue is counted by the transport; gossip
-                        // repairs the loss.
-                        let _ = self.attached.transport.send(&to, &Frame::Gossip(message));
+                    NodeOutput::Send { to, frame } => {
+                        // Counted by the transport; gossip repairs a lost gossip frame, and
+                        // the broker times out a lost pub/sub one.
+                        if let Err(e) = self.attached.transport.send(&to, &frame) {
+                            tracing::debug!(peer = %to, error = %e, "frame not sent");
+                        }
                     }
-                    GossipOutput::Event(event) => {
-                        match &event {
-                            ClusterEvent::Rejoined { member, .. } => {
-                                self.attached.transport.set_member(member.clone());
-                                rejoined = true;
-                            }
-                            ClusterEvent::TopologyUpdated(_) => registry_changed = true,
-                            ClusterEvent::GossipUpdated { key, .. }
-                                if key == reserved_keys::SUBSCRIPTIONS =>
-                            {
-                                registry_changed = true;
-                            }
-                            _ => {}
+                    NodeOutput::Event(event) => {
+                        trace_event(&event);
+                        if let ClusterEvent::Rejoined { member, .. } = &event {
+                            self.attached.transport.set_member(member.clone());
                         }
                         self.events.publish(event);
                     }
+                    NodeOutput::Deliver(delivery) => {
+                        if let Some(gone) = self.deliver(delivery) {
+                            closed.push(gone);
+                        }
+                    }
+                    // Outputs a later core may add are not for this driver yet.
+                    _ => {}
                 }
             }
-            if rejoined {
-                self.pub_sub_member_changed();
-            }
-            if registry_changed {
-                self.sync_registry();
+            let now = self.now();
+            for (topic, subscriber) in closed {
+                // A group message it held goes back to its group.
+                let _ = self.attached.node.unsubscribe(&topic, &subscriber, now);
             }
         }
+    }
+}
+
+/// Logs what an event says about the node's health.
+fn trace_event(event: &ClusterEvent) {
+    match event {
+        ClusterEvent::Rejoined { previous, member } => {
+            tracing::warn!(%previous, %member, "rejoined under a new incarnation after being blocked");
+        }
+        ClusterEvent::BlockedByPeer { peer, peer_members } => {
+            tracing::warn!(%peer, peer_members, "a peer blocked this node");
+        }
+        ClusterEvent::TopologyUpdated(topology) => {
+            for blocked in topology.blocked() {
+                tracing::info!(member = %blocked, "member blocked");
+            }
+            tracing::debug!(
+                members = topology.members().len(),
+                joined = topology.joined().len(),
+                left = topology.left().len(),
+                "topology updated"
+            );
+        }
+        ClusterEvent::HandshakeFailed {
+            address,
+            reason,
+            refused_by_peer,
+        } => {
+            tracing::warn!(peer = %address, %reason, refused_by_peer, "handshake failed");
+        }
+        ClusterEvent::PubSub(event) => tracing::debug!(?event, "pub/sub"),
+        _ => tracing::trace!(?event, "event"),
     }
 }
 

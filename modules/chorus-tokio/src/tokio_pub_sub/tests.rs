@@ -1,72 +1,32 @@
 use std::sync::Arc;
 
-use chorus_core::pubsub::{
-    PubSub, PubSubBroker, PubSubConfig, PubSubError, PubSubEvent, PublishAck, SubscriberId,
-};
+use chorus_core::node::LocalDelivery;
+use chorus_core::pubsub::{PubSub, PubSubConfig, PubSubError, SubscriberId};
 use chorus_core::topology::MemberId;
 use tokio::sync::mpsc;
 
-use super::{LocalSink, PubSubState, SinkCounters, TokioPubSub};
+use super::{LocalSink, LocalSubscribers, Offered, SinkCounters, TokioPubSub, lock};
 use crate::Delivery;
 
-fn member() -> MemberId {
-    MemberId::new("p", 1)
-}
-
-/// A started state of one node whose registry knows its own subscribers.
-fn state(buffer: usize) -> PubSubState {
-    let mut state = PubSubState::new(PubSubBroker::new(member(), PubSubConfig::new()), buffer);
-    state.start().unwrap();
-    state
-}
-
-struct Local {
-    receiver: mpsc::UnboundedReceiver<Delivery>,
-    counters: Arc<SinkCounters>,
-    subscriber: SubscriberId,
-}
-
-fn subscribe(state: &mut PubSubState, topic: &str, group: Option<&str>, limit: u32) -> Local {
-    let (sender, receiver) = mpsc::unbounded_channel();
-    let counters = Arc::new(SinkCounters::default());
-    let subscriber = state
-        .subscribe(
-            topic,
-            group,
-            limit,
-            LocalSink::new(sender, Arc::clone(&counters)),
-        )
-        .unwrap();
-    let work = state.take_work();
-    assert!(work.subscriptions.is_some(), "the new value is handed out");
-    state.sync_registry(std::iter::empty());
-    let _ = state.take_work();
-    Local {
-        receiver,
-        counters,
-        subscriber,
-    }
-}
-
-fn received(local: &mut Local) -> Vec<u64> {
-    let mut ids = Vec::new();
-    while let Ok(delivery) = local.receiver.try_recv() {
-        local.counters.take_queued();
-        ids.push(delivery.message_id);
-    }
-    ids
+fn running(pub_sub: &TokioPubSub) -> bool {
+    lock(&pub_sub.shared).is_started()
 }
 
 #[test]
 fn starting_twice_and_stopping_a_stopped_component_are_refused() {
-    let mut pub_sub = TokioPubSub::new(member(), PubSubConfig::new());
+    let mut pub_sub = TokioPubSub::new(PubSubConfig::new());
     assert_eq!(pub_sub.stop(), Err(PubSubError::NotStarted));
     pub_sub.start().unwrap();
-    assert!(pub_sub.is_running());
+    assert!(running(&pub_sub));
     assert_eq!(pub_sub.start(), Err(PubSubError::AlreadyStarted));
     pub_sub.stop().unwrap();
-    assert!(!pub_sub.is_running());
+    assert!(!running(&pub_sub));
     pub_sub.start().unwrap();
+    assert_eq!(
+        lock(&pub_sub.shared).switch(),
+        (true, 2),
+        "each start is told apart, so that the loop sees a stop and a start in between"
+    );
 }
 
 #[test]
@@ -75,20 +35,13 @@ fn batches_that_do_not_fit_a_frame_refuse_to_start_with_the_settings_to_change()
         max_payload_bytes: 2 << 20,
         ..PubSubConfig::new()
     };
-    let mut pub_sub = TokioPubSub::new(member(), config);
+    let mut pub_sub = TokioPubSub::new(config.clone());
     let Err(PubSubError::Driver { reason }) = pub_sub.start() else {
         panic!("refused");
     };
     assert!(reason.contains("max_frame_bytes"), "{reason}");
-    assert!(!pub_sub.is_running());
-    let mut fits = TokioPubSub::new(
-        member(),
-        PubSubConfig {
-            max_payload_bytes: 2 << 20,
-            ..PubSubConfig::new()
-        },
-    )
-    .with_max_frame_bytes(4 << 20);
+    assert!(!running(&pub_sub));
+    let mut fits = TokioPubSub::new(config).with_max_frame_bytes(4 << 20);
     fits.start().unwrap();
 }
 
@@ -98,122 +51,103 @@ fn a_zero_delivery_timeout_refuses_to_start() {
         delivery_timeout_ms: 0,
         ..PubSubConfig::new()
     };
-    let mut pub_sub = TokioPubSub::new(member(), config);
+    let mut pub_sub = TokioPubSub::new(config);
     assert!(matches!(pub_sub.start(), Err(PubSubError::Driver { .. })));
 }
 
+struct Stream {
+    receiver: mpsc::UnboundedReceiver<Delivery>,
+    counters: Arc<SinkCounters>,
+}
+
+fn stream(local: &mut LocalSubscribers, subscriber: &str, topic: &str) -> Stream {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    let counters = Arc::new(SinkCounters::default());
+    local.insert(
+        SubscriberId::new(subscriber),
+        topic,
+        LocalSink::new(sender, Arc::clone(&counters)),
+    );
+    Stream { receiver, counters }
+}
+
+fn delivery(subscriber: &str, message_id: u64, group: Option<&str>) -> LocalDelivery {
+    LocalDelivery {
+        subscriber: SubscriberId::new(subscriber),
+        topic: "news".into(),
+        publisher: MemberId::new("p", 1),
+        message_id,
+        payload: Arc::from(vec![message_id as u8]),
+        group: group.map(str::to_string),
+    }
+}
+
+fn received(stream: &mut Stream) -> Vec<u64> {
+    let mut ids = Vec::new();
+    while let Ok(d) = stream.receiver.try_recv() {
+        stream.counters.take_queued();
+        ids.push(d.message_id);
+    }
+    ids
+}
+
 #[test]
-fn a_full_broadcast_buffer_drops_the_delivery_counts_it_and_reports_it() {
-    let mut state = state(2);
-    let mut local = subscribe(&mut state, "news", None, 1);
-    let ack = state.publish("news", vec![vec![1], vec![2], vec![3]]);
-    assert!(ack.is_accepted(), "{ack:?}");
-    let work = state.take_work();
-    let dropped: Vec<&PubSubEvent> = work
-        .events
-        .iter()
-        .filter(|e| matches!(e, PubSubEvent::DeliveryDropped { .. }))
+fn a_full_broadcast_buffer_drops_the_delivery_and_counts_it() {
+    let mut local = LocalSubscribers::new(2);
+    let mut news = stream(&mut local, "s1", "news");
+    let offered: Vec<Offered> = (1..=3)
+        .map(|id| local.offer(delivery("s1", id, None)))
         .collect();
     assert_eq!(
-        dropped,
-        [&PubSubEvent::DeliveryDropped {
-            topic: "news".into(),
-            subscriber: local.subscriber.clone(),
-            publisher: member(),
-            message_id: 3,
-        }]
+        offered,
+        [Offered::Queued, Offered::Queued, Offered::Dropped]
     );
-    assert_eq!(local.counters.dropped(), 1);
+    assert_eq!(news.counters.dropped(), 1);
     assert_eq!(
-        received(&mut local),
+        received(&mut news),
         [1, 2],
         "the buffer keeps what it had room for"
     );
-    // Room again: the next message gets in.
-    assert!(state.publish("news", vec![vec![4]]).is_accepted());
-    let _ = state.take_work();
-    assert_eq!(received(&mut local), [4]);
+    assert_eq!(local.offer(delivery("s1", 4, None)), Offered::Queued);
+    assert_eq!(received(&mut news), [4]);
 }
 
 #[test]
 fn group_deliveries_are_never_dropped_whatever_the_buffer() {
-    let mut state = state(1);
-    let mut local = subscribe(&mut state, "jobs", Some("g"), 3);
-    assert!(
-        state
-            .publish("jobs", vec![vec![1], vec![2], vec![3]])
-            .is_accepted()
-    );
-    let work = state.take_work();
-    assert!(
-        !work
-            .events
-            .iter()
-            .any(|e| matches!(e, PubSubEvent::DeliveryDropped { .. }))
-    );
-    assert_eq!(received(&mut local), [1, 2, 3]);
-    assert_eq!(local.counters.dropped(), 0);
+    let mut local = LocalSubscribers::new(1);
+    let mut jobs = stream(&mut local, "w", "jobs");
+    for id in 1..=3 {
+        assert_eq!(local.offer(delivery("w", id, Some("g"))), Offered::Queued);
+    }
+    assert_eq!(received(&mut jobs), [1, 2, 3]);
+    assert_eq!(jobs.counters.dropped(), 0);
 }
 
 #[test]
-fn a_dropped_stream_is_unsubscribed_at_its_next_delivery_and_its_message_requeued() {
-    let mut state = state(8);
-    let first = subscribe(&mut state, "jobs", Some("g"), 1);
-    let mut second = subscribe(&mut state, "jobs", Some("g"), 1);
-    drop(first.receiver);
-    // s1 comes first in round-robin order: the message finds its stream gone.
-    assert!(state.publish("jobs", vec![vec![1]]).is_accepted());
-    let work = state.take_work();
-    assert!(
-        work.subscriptions.is_some(),
-        "the subscription leaves gossip"
-    );
-    state.sync_registry(std::iter::empty());
-    let work = state.take_work();
-    assert!(work.events.iter().any(|e| matches!(
-        e,
-        PubSubEvent::Requeued { subscriber, .. } if *subscriber == first.subscriber
-    )));
-    assert_eq!(received(&mut second), [1], "the other instance gets it");
-}
-
-#[test]
-fn sweeping_unsubscribes_dropped_streams() {
-    let mut state = state(8);
-    let local = subscribe(&mut state, "news", None, 1);
-    drop(local.receiver);
-    state.sweep();
-    assert!(state.take_work().subscriptions.is_some());
-    state.sync_registry(std::iter::empty());
-    let _ = state.take_work();
+fn a_dropped_or_unknown_stream_is_closed_and_taken_out() {
+    let mut local = LocalSubscribers::new(8);
+    let gone = stream(&mut local, "s1", "news");
+    let _kept = stream(&mut local, "s2", "news");
+    drop(gone.receiver);
+    assert_eq!(local.offer(delivery("s1", 1, None)), Offered::Closed);
+    assert_eq!(local.offer(delivery("nobody", 1, None)), Offered::Closed);
     assert_eq!(
-        state.publish("news", vec![vec![1]]),
-        PublishAck::Rejected {
-            reason: chorus_core::pubsub::PublishRejection::NoSubscribers
-        }
+        local.take_closed(),
+        [("news".to_string(), SubscriberId::new("s1"))]
     );
+    assert!(local.take_closed().is_empty(), "taken out once");
+    assert_eq!(local.offer(delivery("s2", 1, None)), Offered::Queued);
 }
 
 #[test]
-fn stopping_ends_every_stream_and_refuses_publishes() {
-    let mut state = state(8);
-    let mut local = subscribe(&mut state, "news", None, 1);
-    state.stop().unwrap();
-    assert!(state.take_work().subscriptions.is_some());
+fn stopping_ends_every_stream() {
+    let mut pub_sub = TokioPubSub::new(PubSubConfig::new());
+    pub_sub.start().unwrap();
+    let mut news = stream(&mut lock(&pub_sub.shared), "s1", "news");
+    pub_sub.stop().unwrap();
     assert!(matches!(
-        local.receiver.try_recv(),
+        news.receiver.try_recv(),
         Err(mpsc::error::TryRecvError::Disconnected)
     ));
-    assert_eq!(
-        state.publish("news", vec![vec![1]]),
-        PublishAck::Rejected {
-            reason: chorus_core::pubsub::PublishRejection::NotStarted
-        }
-    );
-    let (sender, _receiver) = mpsc::unbounded_channel();
-    let sink = LocalSink::new(sender, Arc::new(SinkCounters::default()));
-    assert_eq!(
-        state.subscribe("news", None, 1, sink),
-        Err(PubSubError::NotStarted)
-    );
+    assert_eq!(news.counters.queued(), 0);
 }

@@ -158,14 +158,7 @@ impl PubSubBroker {
         let mut timed_out = Vec::new();
         for ((subscriber, message_id, group), status) in batch.deliveries.iter().zip(statuses) {
             match status {
-                DeliveryStatus::Delivered => {
-                    delivered += 1;
-                    self.emit(PubSubEvent::Delivered {
-                        topic: batch.topic.clone(),
-                        subscriber: subscriber.clone(),
-                        message_id: *message_id,
-                    });
-                }
+                DeliveryStatus::Delivered => delivered += 1,
                 DeliveryStatus::Unreachable => {
                     self.topic_metrics(&batch.topic).failed += 1;
                     self.emit(PubSubEvent::DeliveryFailed {
@@ -226,6 +219,27 @@ impl PubSubBroker {
         timed_out: Vec<Delivery>,
         now: u64,
     ) {
+        self.fail_deliveries(
+            topic,
+            member,
+            timed_out,
+            DeliveryStatus::Timeout,
+            RequeueReason::DeliveryTimeout,
+            now,
+        );
+    }
+
+    /// Deliveries to `member` that failed with `status`: reported; group messages go back
+    /// to the front of their group's queue and on to the next idle instance.
+    fn fail_deliveries(
+        &mut self,
+        topic: &str,
+        member: &MemberId,
+        timed_out: Vec<Delivery>,
+        status: DeliveryStatus,
+        reason: RequeueReason,
+        now: u64,
+    ) {
         if timed_out.is_empty() {
             return;
         }
@@ -237,7 +251,7 @@ impl PubSubBroker {
                 topic: String::from(topic),
                 subscriber: subscriber.clone(),
                 message_id,
-                status: DeliveryStatus::Timeout,
+                status,
             });
             if let Some(group) = group {
                 per_instance
@@ -261,17 +275,9 @@ impl PubSubBroker {
                 .collect();
             let assignments = g.requeue(member, &subscriber, &held);
             let group = key.1;
-            self.report_requeued(
-                topic,
-                &group,
-                member,
-                &subscriber,
-                &held,
-                RequeueReason::DeliveryTimeout,
-            );
+            self.report_requeued(topic, &group, member, &subscriber, &held, reason);
             if !held.is_empty() {
                 self.send_assignments(topic, &group, assignments, now);
-                self.report_queue(topic, &group);
             }
         }
     }
@@ -297,16 +303,8 @@ impl PubSubBroker {
         self.topic_metrics(&done.topic).completed += completed.len() as u64;
         for message_id in completed {
             self.release_payload(message_id);
-            self.emit(PubSubEvent::Completed {
-                topic: done.topic.clone(),
-                group: done.group.clone(),
-                member: done.from.clone(),
-                subscriber: done.subscriber.clone(),
-                message_id,
-            });
         }
         self.send_assignments(&done.topic, &done.group, assignments, now);
-        self.report_queue(&done.topic, &done.group);
     }
 
     /// A local group instance finished `message_id` published by `publisher`: tells the
@@ -345,6 +343,42 @@ impl PubSubBroker {
             });
         }
         Ok(())
+    }
+
+    /// The driver could not send `message` to `to`: it knows no address for the member.
+    /// Reported as `Unroutable`; a batch's deliveries fail at once as `Unreachable` and
+    /// its group messages go back to the front of their queue (the instance's member is
+    /// leaving the registry). An acknowledgement or a completion that cannot be sent is
+    /// only reported: its publisher times the batch out, or requeues the message when the
+    /// instance leaves its registry.
+    pub fn send_failed(&mut self, to: &MemberId, message: PubSubMessage, now: u64) {
+        let topic = match &message {
+            PubSubMessage::Batch(batch) => batch.topic.clone(),
+            PubSubMessage::Ack(ack) => self
+                .pending
+                .get(&ack.batch_id)
+                .map(|b| b.topic.clone())
+                .unwrap_or_default(),
+            PubSubMessage::Completed(done) => done.topic.clone(),
+        };
+        self.emit(PubSubEvent::Unroutable {
+            member: to.clone(),
+            topic,
+        });
+        let PubSubMessage::Batch(batch) = message else {
+            return;
+        };
+        let Some(pending) = self.pending.remove(&batch.batch_id) else {
+            return;
+        };
+        self.fail_deliveries(
+            &pending.topic,
+            &pending.member,
+            pending.deliveries,
+            DeliveryStatus::Unreachable,
+            RequeueReason::InstanceGone,
+            now,
+        );
     }
 
     /// Reports batches not acknowledged within `delivery_timeout_ms` as `Timeout`. Their

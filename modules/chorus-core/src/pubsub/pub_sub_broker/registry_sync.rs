@@ -9,60 +9,113 @@ use alloc::vec::Vec;
 use super::{HeldPayload, PubSubBroker};
 use crate::pubsub::{
     BatchMessage, LoadBalancedGroup, LocalSubscription, PubSubEvent, RemovalReason, RequeueReason,
-    SubscriberId, Subscription, SubscriptionRegistry,
+    SubscriberId, Subscription,
 };
 use crate::topology::MemberId;
 
 impl PubSubBroker {
     /// Rebuilds the registry from the members of the current topology and their gossiped
-    /// subscription values (`None`: no value yet). This node's own subscriptions are
-    /// taken from its local list. Subscriptions that disappeared are reported as
-    /// `Unsubscribed` (their member is still there) or `SubscriberRemoved { MemberGone }`;
-    /// new ones as `Subscribed`, after one `TopicCreated` per topic that had no subscriber.
-    /// Group instances are added, updated (a new in-flight limit) or removed (a removed
-    /// instance's unfinished messages go back to the front of its group's queue); retained
-    /// messages go to new broadcast subscribers.
+    /// subscription values (`None`: no value yet): members not listed lose their
+    /// subscriptions. This node's own subscriptions are taken from its local list. See
+    /// [`sync_members`](Self::sync_members) for what is reported; a driver that follows
+    /// the topology change by change calls that instead, for the members that changed.
     pub fn sync_registry<'a>(
         &mut self,
         members: impl IntoIterator<Item = (&'a MemberId, Option<&'a [u8]>)>,
         now: u64,
     ) {
-        let own: Vec<LocalSubscription> = self.local.values().cloned().collect();
-        let mut decoded: Vec<(MemberId, Vec<LocalSubscription>)> = Vec::new();
         let mut present: BTreeSet<MemberId> = BTreeSet::new();
-        present.insert(self.me.clone());
+        let mut lists: Vec<(MemberId, Option<&[u8]>)> = Vec::new();
         for (member, value) in members {
             present.insert(member.clone());
-            if *member == self.me {
-                continue;
-            }
-            // A value that does not decode counts as no subscriptions.
-            let list = value
-                .and_then(LocalSubscription::decode_all)
-                .unwrap_or_default();
-            decoded.push((member.clone(), list));
+            lists.push((member.clone(), value));
         }
-        decoded.push((self.me.clone(), own));
-        let next =
-            SubscriptionRegistry::from_members(decoded.iter().map(|(m, l)| (m, l.as_slice())));
-        let change = self.registry.diff(&next);
-        let had: BTreeSet<String> = self.registry.topics().map(String::from).collect();
-        self.registry = next;
+        let gone: Vec<MemberId> = self
+            .registry
+            .members()
+            .filter(|m| **m != self.me && !present.contains(*m))
+            .cloned()
+            .collect();
+        self.sync_members(lists.iter().map(|(m, v)| (m, *v)), &gone, now);
+    }
+
+    /// Follows the registry member by member: each of `changed` (a member of the topology)
+    /// now gossips `value` (`None`: no value yet; a value that does not decode counts as
+    /// no subscriptions), and each of `gone` left the topology. Costs what those members
+    /// subscribe, whatever the size of the registry. This node's own entry always comes
+    /// from its local list.
+    ///
+    /// Subscriptions that disappeared are reported as `Unsubscribed` (their member is
+    /// still there) or `SubscriberRemoved { MemberGone }`; new ones as `Subscribed`, after
+    /// one `TopicCreated` per topic that had no subscriber. Group instances are added,
+    /// updated (a new in-flight limit) or removed (a removed instance's unfinished
+    /// messages go back to the front of its group's queue); retained messages go to new
+    /// broadcast subscribers.
+    pub fn sync_members<'a>(
+        &mut self,
+        changed: impl IntoIterator<Item = (&'a MemberId, Option<&'a [u8]>)>,
+        gone: &[MemberId],
+        now: u64,
+    ) {
+        let mut lists: Vec<(MemberId, Vec<LocalSubscription>)> = Vec::new();
+        for (member, value) in changed {
+            let list = if *member == self.me {
+                self.local.values().cloned().collect()
+            } else {
+                value
+                    .and_then(LocalSubscription::decode_all)
+                    .unwrap_or_default()
+            };
+            lists.push((member.clone(), list));
+        }
+        self.apply_members(&lists, gone, now);
+    }
+
+    /// Replaces the lists of `lists`' members and removes `gone`, then reports and
+    /// applies what changed, as [`sync_members`](Self::sync_members) describes.
+    fn apply_members(
+        &mut self,
+        lists: &[(MemberId, Vec<LocalSubscription>)],
+        gone: &[MemberId],
+        now: u64,
+    ) {
+        // Topics without a subscriber before this sync: an addition to one creates it.
+        let new_topics: BTreeSet<String> = lists
+            .iter()
+            .flat_map(|(_, list)| list.iter())
+            .filter(|s| !self.registry.has_topic(&s.topic))
+            .map(|s| s.topic.clone())
+            .collect();
+        let mut change = crate::pubsub::RegistryChange::default();
+        let mut merge = |part: crate::pubsub::RegistryChange| {
+            change.removed.extend(part.removed);
+            change.updated.extend(part.updated);
+            change.added.extend(part.added);
+        };
+        for member in gone {
+            if *member != self.me {
+                merge(self.registry.replace_member(member, &[]));
+            }
+        }
+        for (member, list) in lists {
+            merge(self.registry.replace_member(member, list));
+        }
+        let gone: BTreeSet<&MemberId> = gone.iter().filter(|m| **m != self.me).collect();
         let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
         for removed in change.removed {
-            if present.contains(&removed.member) {
-                self.emit(PubSubEvent::Unsubscribed {
-                    topic: removed.topic.clone(),
-                    member: removed.member.clone(),
-                    subscriber: removed.subscriber.clone(),
-                    group: removed.group.clone(),
-                });
-            } else {
+            if gone.contains(&removed.member) {
                 self.emit(PubSubEvent::SubscriberRemoved {
                     topic: removed.topic.clone(),
                     member: removed.member.clone(),
                     subscriber: removed.subscriber.clone(),
                     reason: RemovalReason::MemberGone,
+                });
+            } else {
+                self.emit(PubSubEvent::Unsubscribed {
+                    topic: removed.topic.clone(),
+                    member: removed.member.clone(),
+                    subscriber: removed.subscriber.clone(),
+                    group: removed.group.clone(),
                 });
             }
             if let Some(group) = &removed.group {
@@ -75,7 +128,7 @@ impl PubSubBroker {
         }
         let mut created: BTreeSet<String> = BTreeSet::new();
         for added in change.added {
-            if !had.contains(&added.topic) && created.insert(added.topic.clone()) {
+            if new_topics.contains(&added.topic) && created.insert(added.topic.clone()) {
                 self.emit(PubSubEvent::TopicCreated {
                     topic: added.topic.clone(),
                 });
@@ -95,6 +148,18 @@ impl PubSubBroker {
         }
     }
 
+    /// Takes a new identity (the node rejoined): the local subscriptions are kept and move
+    /// to the new member in the registry (the old identity's leave its groups, their
+    /// unfinished messages requeued, as for any member gone).
+    pub fn set_member(&mut self, me: MemberId, now: u64) {
+        if me == self.me {
+            return;
+        }
+        let previous = core::mem::replace(&mut self.me, me.clone());
+        let own: Vec<LocalSubscription> = self.local.values().cloned().collect();
+        self.apply_members(&[(me, own)], &[previous], now);
+    }
+
     fn add_subscriber(&mut self, added: &Subscription, now: u64) {
         match &added.group {
             Some(group) => {
@@ -111,7 +176,6 @@ impl PubSubBroker {
                     );
                 if !assignments.is_empty() {
                     self.send_assignments(&added.topic, group, assignments, now);
-                    self.report_queue(&added.topic, group);
                 }
             }
             None => {
@@ -150,7 +214,6 @@ impl PubSubBroker {
         );
         if !assignments.is_empty() {
             self.send_assignments(&updated.topic, group, assignments, now);
-            self.report_queue(&updated.topic, group);
         }
     }
 
@@ -175,7 +238,6 @@ impl PubSubBroker {
             RequeueReason::InstanceGone,
         );
         self.send_assignments(&removed.topic, group, assignments, now);
-        self.report_queue(&removed.topic, group);
     }
 
     pub(super) fn report_requeued(
@@ -223,18 +285,6 @@ impl PubSubBroker {
                 queued,
             });
         }
-    }
-
-    pub(super) fn report_queue(&mut self, topic: &str, group: &str) {
-        let length = self
-            .groups
-            .get(&(String::from(topic), String::from(group)))
-            .map_or(0, LoadBalancedGroup::queue_len);
-        self.emit(PubSubEvent::GroupQueueLength {
-            topic: String::from(topic),
-            group: String::from(group),
-            length,
-        });
     }
 
     /// Keeps a group message's payload while one more group holds it.

@@ -1,110 +1,84 @@
-//! The loop's pub/sub step: the broker beside the gossip node, fed and drained by the
-//! same task, so that the registry, the topology and the transport are always seen
-//! together.
-
-use std::sync::Arc;
+//! The loop's pub/sub step: commands to the node's broker, and the node's deliveries
+//! into the local streams. The node decides everything else.
 
 use chorus_core::cluster::ClusterEvent;
-use chorus_core::gossip::{GossipKeyValue, reserved_keys};
-use chorus_core::pubsub::{PubSubError, PublishAck, PublishRejection};
-use chorus_core::wire::Frame;
+use chorus_core::node::LocalDelivery;
+use chorus_core::pubsub::{PubSubError, PubSubEvent, PublishAck, PublishRejection, SubscriberId};
 
 use super::Running;
 use crate::gossip_command::GossipCommand;
-use crate::tokio_pub_sub::{PubSubState, PubSubWork, lock};
+use crate::tokio_pub_sub::{Offered, lock};
 
 impl Running {
-    /// Runs `step` on the pub/sub state and carries out what it produced; `None` when the
-    /// gossiper has no pub/sub.
-    fn pub_sub<R>(&mut self, step: impl FnOnce(&mut PubSubState) -> R) -> Option<R> {
-        let shared = Arc::clone(self.pub_sub.as_ref()?);
-        let (result, work) = {
-            let mut state = lock(&shared);
-            let result = step(&mut state);
-            (result, state.take_work())
-        };
-        self.carry_out(work);
-        Some(result)
-    }
-
-    /// Writes the local subscriptions into gossip, sends the frames to the members'
-    /// addresses in the current topology, and publishes the events — after the state was
-    /// unlocked.
-    fn carry_out(&mut self, work: PubSubWork) {
-        let now = self.now();
-        if let Some(value) = work.subscriptions {
-            // A node that left writes nothing more: its subscriptions leave with it.
-            let _ = self
-                .attached
-                .node
-                .set_reserved(reserved_keys::SUBSCRIPTIONS, &value, now);
-        }
-        for (to, message) in work.sends {
-            let address = self
-                .attached
-                .node
-                .topology()
-                .member(&to)
-                .map(|m| m.address().to_string());
-            // A member no longer in the topology, a full queue or an oversized frame: the
-            // frame is lost (the transport counts the last two) and the broker reports
-            // the batch as timed out, as after any loss.
-            if let Some(address) = address {
-                let _ = self
-                    .attached
-                    .transport
-                    .send(&address, &Frame::PubSub(message));
-            }
-        }
-        for event in work.events {
-            self.events.publish(ClusterEvent::PubSub(event));
-        }
-    }
-
-    /// The broker takes the node's identity (after an attach or a rejoin) and writes the
-    /// local subscriptions into its new gossip state.
-    pub(super) fn pub_sub_member_changed(&mut self) {
-        let member = self.attached.node.member_id().clone();
-        let _ = self.pub_sub(|state| state.set_member(member));
-    }
-
-    /// Gives the broker the members of the current topology with their subscriptions.
-    pub(super) fn sync_registry(&mut self) {
-        let Some(shared) = self.pub_sub.as_ref().map(Arc::clone) else {
+    /// Makes the node's broker follow the pub/sub component: stopped when it was stopped
+    /// (the local subscriptions end), started again when it was started.
+    pub(super) fn follow_pub_sub(&mut self) {
+        let Some(link) = self.pub_sub.as_ref() else {
             return;
         };
-        let work = {
-            let mut state = lock(&shared);
-            let node = &self.attached.node;
-            state.sync_registry(node.topology().members().iter().map(|m| {
-                let value = node
-                    .get(m.id(), reserved_keys::SUBSCRIPTIONS)
-                    .map(GossipKeyValue::value);
-                (m.id(), value)
-            }));
-            state.take_work()
+        let (started, generation) = lock(&link.shared).switch();
+        let node = &mut self.attached.node;
+        let restarted = generation != self.attached.pub_sub_generation;
+        if node.pub_sub_running() == started && !restarted {
+            return;
+        }
+        self.attached.pub_sub_generation = generation;
+        let now = self.now();
+        let node = &mut self.attached.node;
+        if node.pub_sub_running() {
+            let _ = node.stop_pub_sub(now);
+        }
+        if started && let Err(e) = node.start_pub_sub() {
+            tracing::error!(error = %e, "pub/sub did not start");
+        }
+    }
+
+    /// Hands a delivery to its local stream; returns the subscriber when its stream is
+    /// gone (it must be unsubscribed).
+    pub(super) fn deliver(&mut self, delivery: LocalDelivery) -> Option<(String, SubscriberId)> {
+        let link = self.pub_sub.as_ref()?;
+        let (topic, subscriber, publisher, message_id) = (
+            delivery.topic.clone(),
+            delivery.subscriber.clone(),
+            delivery.publisher.clone(),
+            delivery.message_id,
+        );
+        let offered = lock(&link.shared).offer(delivery);
+        match offered {
+            Offered::Queued => None,
+            Offered::Dropped => {
+                tracing::debug!(%topic, %subscriber, %publisher, message_id, "subscriber buffer full: broadcast delivery dropped");
+                self.events
+                    .publish(ClusterEvent::PubSub(PubSubEvent::DeliveryDropped {
+                        topic,
+                        subscriber,
+                        publisher,
+                        message_id,
+                    }));
+                None
+            }
+            Offered::Closed => Some((topic, subscriber)),
+        }
+    }
+
+    /// Unsubscribes the subscribers whose stream was dropped while no command could say
+    /// so.
+    pub(super) fn sweep_closed_streams(&mut self) {
+        let Some(link) = self.pub_sub.as_ref() else {
+            return;
         };
-        self.carry_out(work);
-    }
-
-    /// Timeouts, and subscribers whose stream was dropped while no command could say so.
-    pub(super) fn tick_pub_sub(&mut self) {
-        let _ = self.pub_sub(|state| {
-            state.sweep();
-            state.tick();
-        });
-    }
-
-    pub(super) fn handle_pub_sub(
-        &mut self,
-        from: &chorus_core::topology::MemberId,
-        message: chorus_core::pubsub::PubSubMessage,
-    ) {
-        let _ = self.pub_sub(|state| state.handle(from, message));
+        let closed = lock(&link.shared).take_closed();
+        let now = self.now();
+        for (topic, subscriber) in closed {
+            let _ = self.attached.node.unsubscribe(&topic, &subscriber, now);
+        }
     }
 
     /// Serves a pub/sub command (other commands are not for it).
     pub(super) fn apply_pub_sub(&mut self, command: GossipCommand) {
+        let now = self.now();
+        let serving = self.pub_sub.is_some();
+        let node = &mut self.attached.node;
         match command {
             GossipCommand::Subscribe {
                 topic,
@@ -113,9 +87,16 @@ impl Running {
                 sink,
                 reply,
             } => {
-                let answer = self
-                    .pub_sub(|state| state.subscribe(&topic, group.as_deref(), max_in_flight, sink))
-                    .unwrap_or(Err(PubSubError::NotStarted));
+                let answer = match self.pub_sub.as_ref() {
+                    Some(link) => {
+                        let made = node.subscribe(&topic, group.as_deref(), max_in_flight, now);
+                        if let Ok(subscriber) = &made {
+                            lock(&link.shared).insert(subscriber.clone(), &topic, sink);
+                        }
+                        made
+                    }
+                    None => Err(PubSubError::NotStarted),
+                };
                 let _ = reply.send(answer);
             }
             GossipCommand::Unsubscribe {
@@ -123,9 +104,14 @@ impl Running {
                 subscriber,
                 reply,
             } => {
-                let answer = self
-                    .pub_sub(|state| state.unsubscribe(&topic, &subscriber))
-                    .unwrap_or(Err(PubSubError::NotStarted));
+                let answer = if serving {
+                    if let Some(link) = self.pub_sub.as_ref() {
+                        lock(&link.shared).remove(&subscriber);
+                    }
+                    node.unsubscribe(&topic, &subscriber, now)
+                } else {
+                    Err(PubSubError::NotStarted)
+                };
                 if let Some(reply) = reply {
                     let _ = reply.send(answer);
                 }
@@ -135,11 +121,16 @@ impl Running {
                 payloads,
                 reply,
             } => {
-                let ack = self
-                    .pub_sub(|state| state.publish(&topic, payloads))
-                    .unwrap_or(PublishAck::Rejected {
+                let ack = if serving {
+                    node.publish(&topic, payloads, now)
+                } else {
+                    PublishAck::Rejected {
                         reason: PublishRejection::NotStarted,
-                    });
+                    }
+                };
+                if let PublishAck::Rejected { reason } = &ack {
+                    tracing::debug!(%topic, ?reason, "publish rejected");
+                }
                 let _ = reply.send(ack);
             }
             GossipCommand::Complete {
@@ -150,24 +141,15 @@ impl Running {
                 message_id,
                 reply,
             } => {
-                let answer = self
-                    .pub_sub(|state| {
-                        state.complete(&publisher, &topic, &group, &subscriber, message_id)
-                    })
-                    .unwrap_or(Err(PubSubError::NotStarted));
+                let answer =
+                    node.complete(&publisher, &topic, &group, &subscriber, message_id, now);
                 let _ = reply.send(answer);
             }
             GossipCommand::Subscriptions { topic, reply } => {
-                let found = self
-                    .pub_sub(|state| state.subscriptions(&topic))
-                    .unwrap_or_default();
-                let _ = reply.send(found);
+                let _ = reply.send(node.subscriptions(&topic));
             }
             GossipCommand::TopicMetrics { topic, reply } => {
-                let metrics = self
-                    .pub_sub(|state| state.metrics(&topic))
-                    .unwrap_or_default();
-                let _ = reply.send(metrics);
+                let _ = reply.send(node.topic_metrics(&topic));
             }
             _ => {}
         }
