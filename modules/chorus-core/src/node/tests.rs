@@ -297,7 +297,10 @@ fn a_batch_for_a_member_without_an_address_is_reported_and_fails_at_once() {
     assert_eq!(net.nodes[0].pub_sub().unwrap().pending_batches(), 0);
 }
 
-fn lists() -> impl Strategy<Value = Vec<(u8, Vec<(u8, u8, Option<u8>, u8)>)>> {
+/// A subscription as (topic, subscriber, group, in-flight limit), in small numbers.
+type Spec = (u8, u8, Option<u8>, u8);
+
+fn lists() -> impl Strategy<Value = Vec<(u8, Vec<Spec>)>> {
     prop::collection::vec(
         (
             0..4u8,
@@ -307,7 +310,7 @@ fn lists() -> impl Strategy<Value = Vec<(u8, Vec<(u8, u8, Option<u8>, u8)>)>> {
     )
 }
 
-fn decode(spec: &[(u8, u8, Option<u8>, u8)]) -> Vec<LocalSubscription> {
+fn decode(spec: &[Spec]) -> Vec<LocalSubscription> {
     spec.iter()
         .map(|(t, s, g, l)| LocalSubscription {
             topic: alloc::format!("t{t}"),
