@@ -12,39 +12,36 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use self::gossip_loop::Attached;
-use crate::TokioPubSub;
 use crate::gossip_command::GossipCommand;
 use crate::gossip_handle::GossipHandle;
-use crate::tokio_pub_sub::PubSubState;
+use crate::tokio_pub_sub::{PubSubLink, TokioPubSub};
 
 /// Commands waiting for the gossip loop.
 const COMMAND_QUEUE: usize = 256;
 
-/// Runs a `chorus_core::gossip::GossipNode` on Tokio: one task owns the node, ticks it on
-/// an interval of `gossip_interval_ms`, hands it every received message, sends what it
-/// asks for through the transport and publishes its events (topology, gossip updates,
-/// consensus) on the `EventStream`.
+/// Runs a `chorus_core::node::Node` on Tokio: one task owns the node, ticks it on an
+/// interval of `gossip_interval_ms`, polls it when its deferred work falls due, hands it
+/// every received frame and every command, sends what it asks for through the transport,
+/// publishes its events on the `EventStream` and hands its deliveries to the local
+/// subscription streams. The node decides everything; the loop only moves bytes and time.
 ///
 /// The node itself comes from the [`LocalClusterProvider`](crate::LocalClusterProvider),
 /// which creates it once it has bound its address; until then the loop waits. Other
 /// components talk to the loop through a [`GossipHandle`].
 ///
-/// Given a [`TokioPubSub`] ([`with_pub_sub`](Self::with_pub_sub)), the same task drives
-/// its broker: pub/sub frames from the transport (with the member of the connection's
-/// handshake), the registry after every new topology or subscriptions value, the local
-/// subscriptions written into gossip, delivery timeouts at every round, and the frames the
-/// broker asks for sent to the members' addresses in the current topology.
+/// Given a [`TokioPubSub`] ([`with_pub_sub`](Self::with_pub_sub)), the node runs a broker
+/// with its settings, started and stopped with the component.
 ///
 /// [`stop`](Gossiper::stop) pauses the loop and keeps the node: a later
 /// [`start`](Gossiper::start) resumes it where it was (same member, state and transport),
 /// unless the provider closed the transport meanwhile, in which case the loop waits for
 /// the provider to attach a new node, as at the first start.
-pub struct TokioGossiper {
+pub(crate) struct TokioGossiper {
     config: GossipConfig,
     events: EventStream<ClusterEvent>,
     commands: Arc<Mutex<mpsc::Sender<GossipCommand>>>,
     pending: Option<mpsc::Receiver<GossipCommand>>,
-    pub_sub: Option<Arc<Mutex<PubSubState>>>,
+    pub_sub: Option<PubSubLink>,
     running: Option<(CancellationToken, JoinHandle<Option<Attached>>)>,
     /// The loop of the last stop, which hands its node back when it ends.
     stopped: Option<JoinHandle<Option<Attached>>>,
@@ -52,7 +49,7 @@ pub struct TokioGossiper {
 
 impl TokioGossiper {
     /// A stopped gossiper publishing on `events`.
-    pub fn new(config: GossipConfig, events: EventStream<ClusterEvent>) -> Self {
+    pub(crate) fn new(config: GossipConfig, events: EventStream<ClusterEvent>) -> Self {
         let (sender, receiver) = mpsc::channel(COMMAND_QUEUE);
         Self {
             config,
@@ -67,18 +64,18 @@ impl TokioGossiper {
 
     /// Drives `pub_sub`'s broker in the gossip loop (see above).
     #[must_use]
-    pub fn with_pub_sub(mut self, pub_sub: &TokioPubSub) -> Self {
-        self.pub_sub = Some(pub_sub.shared());
+    pub(crate) fn with_pub_sub(mut self, pub_sub: &TokioPubSub) -> Self {
+        self.pub_sub = Some(pub_sub.link());
         self
     }
 
     /// A handle to talk to the loop.
-    pub fn handle(&self) -> GossipHandle {
+    pub(crate) fn handle(&self) -> GossipHandle {
         GossipHandle::new(Arc::clone(&self.commands))
     }
 
     /// Whether the loop runs.
-    pub fn is_running(&self) -> bool {
+    pub(crate) fn is_running(&self) -> bool {
         self.running.is_some()
     }
 }
