@@ -7,6 +7,7 @@ use chorus_core::topology::MemberId;
 
 /// Why a call on a running [`Cluster`](crate::Cluster) failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NodeError {
     /// The gossip loop refused or does not run.
     Gossip(GossiperError),
@@ -63,7 +64,16 @@ impl fmt::Display for NodeError {
     }
 }
 
-impl std::error::Error for NodeError {}
+impl std::error::Error for NodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Gossip(e) => Some(e),
+            Self::Cluster(e) => Some(e),
+            Self::PubSub(e) => Some(e),
+            Self::LeaveTimedOut { .. } => None,
+        }
+    }
+}
 
 impl From<GossiperError> for NodeError {
     fn from(e: GossiperError) -> Self {

@@ -76,6 +76,8 @@ pub(crate) fn to_json(event: &ClusterEvent) -> Value {
             "refused_by_peer": refused_by_peer,
         }),
         ClusterEvent::PubSub(event) => json!({ "event": "PubSub", "detail": format!("{event:?}") }),
+        // Events a later chorus adds: named by their debug form until this sample knows them.
+        other => json!({ "event": "Other", "detail": format!("{other:?}") }),
     }
 }
 
@@ -119,6 +121,7 @@ pub(crate) fn to_line(event: &ClusterEvent) -> Option<String> {
             format!("{who} {address}: {reason}")
         }
         ClusterEvent::PubSub(event) => format!("pub/sub: {event:?}"),
+        other => format!("{other:?}"),
     })
 }
 

@@ -7,6 +7,7 @@ use crate::pubsub::PubSubError;
 
 /// Why a lifecycle step of the cluster failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClusterError {
     /// The requested step is not allowed in the current state.
     InvalidTransition {
@@ -46,4 +47,14 @@ impl fmt::Display for ClusterError {
     }
 }
 
-impl core::error::Error for ClusterError {}
+impl core::error::Error for ClusterError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::PubSub(e) => Some(e),
+            Self::Gossiper(e) => Some(e),
+            Self::Provider(e) => Some(e),
+            Self::Kind(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,6 +1,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::event_stream::EventClass;
 use crate::pubsub::PubSubEvent;
 use crate::topology::{ClusterTopology, MemberId, TopologyError};
 use crate::wire::HandshakeRefusal;
@@ -9,6 +10,7 @@ use super::ClusterError;
 
 /// Everything that happens to a cluster node, published on its `EventStream`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClusterEvent {
     /// The node started: pub/sub, gossiper and provider run.
     Startup {
@@ -84,4 +86,40 @@ pub enum ClusterEvent {
     },
     /// Something pub/sub did (published, delivered, subscribed, …).
     PubSub(PubSubEvent),
+}
+
+impl ClusterEvent {
+    /// The replay ring and buffer class of this event: [`EventClass::Transient`] for
+    /// `PubSub(_)` and `GossipUpdated`, [`EventClass::Lasting`] for everything else.
+    ///
+    /// Pub/sub and gossip events come in proportion to traffic — one per message or per
+    /// key written, thousands a second — while lifecycle, membership, consensus and
+    /// handshake events are rare and are what a late or slow reader must not miss. Event
+    /// streams and buffers that keep the classes apart let traffic evict only traffic.
+    ///
+    /// ```
+    /// use chorus_core::cluster::ClusterEvent;
+    /// use chorus_core::event_stream::EventClass;
+    /// use chorus_core::topology::MemberId;
+    ///
+    /// let startup = ClusterEvent::Startup { member: MemberId::new("a", 1) };
+    /// assert_eq!(startup.class(), EventClass::Lasting);
+    /// ```
+    pub fn class(&self) -> EventClass {
+        // No wildcard: a new variant must be given a class on purpose.
+        match self {
+            Self::PubSub(_) | Self::GossipUpdated { .. } => EventClass::Transient,
+            Self::Startup { .. }
+            | Self::StartupFailed { .. }
+            | Self::Shutdown { .. }
+            | Self::ShutdownFailed { .. }
+            | Self::TopologyUpdated(_)
+            | Self::TopologyApplyFailed { .. }
+            | Self::ConsensusReached { .. }
+            | Self::ConsensusLost { .. }
+            | Self::BlockedByPeer { .. }
+            | Self::Rejoined { .. }
+            | Self::HandshakeFailed { .. } => EventClass::Lasting,
+        }
+    }
 }

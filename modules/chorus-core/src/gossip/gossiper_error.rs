@@ -3,6 +3,7 @@ use core::fmt;
 
 /// Why a gossiper could not start, stop or serve a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GossiperError {
     /// `start` was called on a gossiper that runs already.
     AlreadyStarted,

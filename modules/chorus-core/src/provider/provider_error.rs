@@ -3,6 +3,7 @@ use core::fmt;
 
 /// Why a cluster provider could not start or stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProviderError {
     /// `start` was called on a provider that runs already.
     AlreadyStarted,

@@ -4,6 +4,7 @@ use super::PublishRejection;
 
 /// The answer to a publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a publish may be rejected: check the answer"]
 pub enum PublishAck {
     /// Every message was planned: sent to its subscribers' members or queued in a group.
     Accepted {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Why a publish was refused; nothing of it was delivered or queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum PublishRejection {
     /// The topic has no subscriber in the registry.
     NoSubscribers,
