@@ -1,8 +1,9 @@
 //! Three node processes on 127.0.0.1: one is killed with SIGKILL and the others report it
 //! left and blocked; another gets SIGTERM, leaves gracefully, exits 0, and the last one
 //! reports it left. SIGINT works as SIGTERM does; a taken address fails the start; a node
-//! started with `--subscribe` prints what an in-process node publishes. Every process is
-//! stopped, every wait bounded.
+//! started with `--subscribe` prints what an in-process node publishes; a hostile peer's
+//! refused handshake and undecodable frame are logged on stderr while stdout stays JSON
+//! Lines. Every process is stopped, every wait bounded.
 #![allow(
     clippy::expect_used,
     clippy::unwrap_used,
@@ -345,4 +346,191 @@ fn a_subscribed_node_prints_each_delivery_as_a_json_line() {
     runtime.block_on(async {
         let _ = publisher.shutdown().await;
     });
+}
+
+/// Reads `pipe` line by line on a thread, sending each line until the pipe closes.
+fn lines_of(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    lines
+}
+
+/// Waits (bounded) for a line of `lines` matching `want`, keeping every line read in
+/// `seen`.
+fn wait_for_line(
+    lines: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+    what: &str,
+    want: impl Fn(&str) -> bool,
+) -> String {
+    if let Some(found) = seen.iter().find(|l| want(l)) {
+        return found.clone();
+    }
+    let deadline = Instant::now() + LIMIT;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                if want(&line) {
+                    return line;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("no {what} within {LIMIT:?}; saw:\n{}", seen.join("\n"));
+}
+
+/// A child process killed however the test ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A peer that speaks the wire format by hand, with `chorus_core::wire` frames.
+struct HostilePeer(std::net::TcpStream);
+
+impl HostilePeer {
+    fn connect(address: &str) -> Self {
+        let stream = std::net::TcpStream::connect(address).expect("connect to the node");
+        stream.set_read_timeout(Some(LIMIT)).unwrap();
+        stream.set_write_timeout(Some(LIMIT)).unwrap();
+        Self(stream)
+    }
+
+    /// Writes `body` behind its 4-byte big-endian length, as the transport frames it.
+    fn send_bytes(&mut self, body: &[u8]) {
+        use std::io::Write;
+        let len = u32::try_from(body.len()).unwrap().to_be_bytes();
+        self.0.write_all(&len).unwrap();
+        self.0.write_all(body).unwrap();
+    }
+
+    fn handshake(&mut self, cluster: &str) -> chorus_core::wire::Frame {
+        use chorus_core::wire::{Frame, Handshake, PROTOCOL_VERSION};
+        self.send_bytes(
+            &Frame::Handshake(Handshake {
+                cluster: cluster.to_string(),
+                protocol_version: PROTOCOL_VERSION,
+                member: chorus_core::topology::MemberId::new("hostile", 1),
+                address: "127.0.0.1:9".to_string(),
+            })
+            .encode(),
+        );
+        let mut len = [0u8; 4];
+        self.0.read_exact(&mut len).expect("a handshake answer");
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        self.0.read_exact(&mut body).expect("a handshake answer");
+        Frame::decode(&body, 1 << 20).expect("an answer the wire types read")
+    }
+
+    /// Whether the node closed the connection (bounded by the read timeout).
+    fn closed_by_node(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(self.0.read(&mut byte), Ok(0) | Err(_))
+    }
+}
+
+#[test]
+fn a_refused_handshake_and_a_decode_error_are_logged_on_stderr_and_stdout_stays_json() {
+    use chorus_core::wire::{Frame, HandshakeRefusal, PROTOCOL_VERSION};
+
+    let mut child = Command::new(BIN)
+        .args([
+            "node",
+            "--name",
+            "logged",
+            "--bind",
+            "127.0.0.1:0",
+            "--json",
+            "--cluster",
+            "proc-test",
+        ])
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the node binary");
+    let stdout = lines_of(child.stdout.take().unwrap());
+    let stderr = lines_of(child.stderr.take().unwrap());
+    let child = Killed(child);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+
+    let startup = wait_for_line(&stdout, &mut out, "Startup", |l| l.contains("\"Startup\""));
+    let startup: Value = serde_json::from_str(&startup).unwrap();
+    let address = startup["address"].as_str().unwrap().to_string();
+
+    // (1) A handshake for another cluster: refused, with the reason, on both sides.
+    let mut foreign = HostilePeer::connect(&address);
+    let answer = foreign.handshake("elsewhere");
+    assert!(
+        matches!(
+            &answer,
+            Frame::HandshakeRefused(HandshakeRefusal::WrongCluster { got, .. }) if got == "elsewhere"
+        ),
+        "{answer:?}"
+    );
+    let refusal = wait_for_line(&stderr, &mut err, "a logged refusal", |l| {
+        l.contains("handshake refused") && l.contains("cluster mismatch")
+    });
+    assert!(refusal.contains("WARN"), "{refusal}");
+    assert!(refusal.contains("\"elsewhere\""), "{refusal}");
+    // The connection's span names the peer's address.
+    assert!(refusal.contains("inbound{peer=127.0.0.1:"), "{refusal}");
+
+    // (2) A valid handshake, then a length-prefixed frame of garbage.
+    let mut garbage = HostilePeer::connect(&address);
+    let answer = garbage.handshake("proc-test");
+    assert!(matches!(answer, Frame::HandshakeAccepted(_)), "{answer:?}");
+    garbage.send_bytes(&[PROTOCOL_VERSION, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    assert!(
+        garbage.closed_by_node(),
+        "a frame it cannot read closes the connection"
+    );
+    let decode = wait_for_line(&stderr, &mut err, "a logged decode error", |l| {
+        l.contains("decode error") && l.contains("reason=")
+    });
+    assert!(decode.contains("WARN"), "{decode}");
+    // The span carries the member the handshake named.
+    assert!(decode.contains("member=hostile#1"), "{decode}");
+
+    // Stop the node, read stdout to its end: every line is JSON, the refusal among them.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let deadline = Instant::now() + LIMIT;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match stdout.recv_timeout(left) {
+            Ok(line) => out.push(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("stdout still open after {LIMIT:?}"),
+        }
+    }
+    let events: Vec<Value> = out
+        .iter()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"))
+        })
+        .collect();
+    assert!(
+        events.iter().any(|e| e["event"] == "HandshakeFailed"
+            && e["reason"]
+                .as_str()
+                .unwrap_or("")
+                .contains("cluster mismatch")),
+        "{out:?}"
+    );
+    assert!(events.iter().any(|e| e["event"] == "Shutdown"), "{out:?}");
 }

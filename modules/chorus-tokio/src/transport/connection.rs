@@ -1,5 +1,11 @@
 //! The tasks behind the transport: accepting, reading an inbound connection, and writing
 //! to one peer.
+//!
+//! Each connection task runs in its own span, `inbound{peer}` or `outbound{peer}`, whose
+//! `member` field is filled in once the handshake names the peer; both are children of
+//! the span current when the transport was bound. What a connection refuses or loses is
+//! logged there with its reason: refusals, decode errors and oversized frames at `warn`,
+//! lost connections at `info`, routine connects, reconnects and closes at `debug`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,9 +18,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
+use tracing::{Instrument, Span, debug, field, info, info_span, warn};
 
 use super::backoff::Backoff;
-use super::tokio_tcp_transport::Inner;
+use super::tokio_tcp_transport::{Inner, io_reason};
 use super::transport_metrics::Counters;
 use super::{InboundFrame, InboundMessage};
 
@@ -47,16 +54,24 @@ async fn write(inner: &Inner, connection: &mut Connection, bytes: Bytes) -> bool
             Counters::add(&inner.counters.frames_out, 1);
             true
         }
-        Ok(Err(_)) => false,
+        Ok(Err(error)) => {
+            debug!(reason = %error, "write failed");
+            false
+        }
         Err(_) => {
             Counters::add(&inner.counters.write_timeouts, 1);
+            warn!(
+                timeout = ?inner.config.write_timeout,
+                "write timed out: the peer stopped reading"
+            );
             false
         }
     }
 }
 
 /// Reads one frame; `None` when the connection closed, failed, or sent an oversized frame
-/// (counted as a decode error).
+/// (counted as a decode error, and logged as one; a failure is logged, a clean close is
+/// left to the caller).
 async fn read(inner: &Inner, connection: &mut Connection) -> Option<Bytes> {
     match connection.next().await? {
         Ok(bytes) => {
@@ -66,7 +81,15 @@ async fn read(inner: &Inner, connection: &mut Connection) -> Option<Bytes> {
         }
         Err(error) => {
             if error.kind() == std::io::ErrorKind::InvalidData {
+                // The codec's only such error: a length prefix over `max_frame_bytes`.
                 Counters::add(&inner.counters.decode_errors, 1);
+                warn!(
+                    reason = %error,
+                    max_frame_bytes = inner.config.max_frame_bytes,
+                    "decode error: oversized frame refused; closing the connection"
+                );
+            } else {
+                debug!(reason = %error, "read failed");
             }
             None
         }
@@ -75,12 +98,20 @@ async fn read(inner: &Inner, connection: &mut Connection) -> Option<Bytes> {
 
 fn refused(inner: &Inner, address: &str, reason: HandshakeRefusal, refused_by_peer: bool) {
     Counters::add(&inner.counters.refusals, 1);
+    if refused_by_peer {
+        warn!(%reason, "handshake refused by the peer");
+    } else {
+        warn!(%reason, "handshake refused");
+    }
     inner.events.publish(ClusterEvent::HandshakeFailed {
         address: address.to_string(),
         reason,
         refused_by_peer,
     });
 }
+
+/// How long the accept loop waits after a failed accept.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(20);
 
 pub(super) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
     loop {
@@ -89,13 +120,32 @@ pub(super) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, _)) => {
-                let _ = stream.set_nodelay(true);
-                tokio::spawn(inbound(Arc::clone(&inner), stream));
+            Ok((stream, peer)) => {
+                let span = info_span!(
+                    parent: &inner.span,
+                    "inbound",
+                    peer = %peer,
+                    member = field::Empty
+                );
+                span.in_scope(|| set_nodelay(&stream));
+                tokio::spawn(inbound(Arc::clone(&inner), stream).instrument(span));
             }
             // Out of file descriptors and the like: wait a little rather than spin.
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(error) => {
+                warn!(
+                    reason = %io_reason(&error),
+                    pause = ?ACCEPT_PAUSE,
+                    "accept failed; trying again after a pause"
+                );
+                tokio::time::sleep(ACCEPT_PAUSE).await;
+            }
         }
+    }
+}
+
+fn set_nodelay(stream: &TcpStream) {
+    if let Err(error) = stream.set_nodelay(true) {
+        debug!(reason = %io_reason(&error), "TCP_NODELAY could not be set");
     }
 }
 
@@ -110,11 +160,29 @@ async fn inbound(inner: Arc<Inner>, stream: TcpStream) {
         () = inner.cancel.cancelled() => return,
         first = tokio::time::timeout(inner.config.handshake_timeout, read(&inner, &mut connection)) => first,
     };
-    let Ok(Some(first)) = first else {
-        return;
+    let first = match first {
+        Ok(Some(first)) => first,
+        Ok(None) => {
+            debug!("connection closed before its handshake");
+            return;
+        }
+        Err(_) => {
+            debug!(
+                timeout = ?inner.config.handshake_timeout,
+                "no handshake in time; closing the connection"
+            );
+            return;
+        }
     };
     let ours = inner.handshake();
     let decoded = Frame::decode(&first, inner.config.max_frame_bytes);
+    // A frame in another version is refused as such; other undecodable bytes are also a
+    // decode error, whose reason the refusal (`NoHandshake`) does not carry.
+    if let Err(error) = &decoded
+        && !matches!(error, WireError::UnsupportedVersion { .. })
+    {
+        warn!(reason = %error, "decode error in the first frame");
+    }
     let theirs = match Handshake::from_first_frame(decoded, &ours.cluster) {
         Ok(theirs) => theirs,
         Err(reason) => {
@@ -127,28 +195,35 @@ async fn inbound(inner: Arc<Inner>, stream: TcpStream) {
             return;
         }
     };
+    Span::current().record("member", field::display(&theirs.member));
     let accepted = Frame::HandshakeAccepted(ours).encode();
     if !write(&inner, &mut connection, Bytes::from(accepted)).await {
         return;
     }
     Counters::add(&inner.counters.accepts, 1);
+    debug!(address = %theirs.address, "handshake accepted");
     loop {
         let bytes = tokio::select! {
             () = inner.cancel.cancelled() => return,
             bytes = read(&inner, &mut connection) => bytes,
         };
         let Some(bytes) = bytes else {
+            debug!("connection closed");
             return;
         };
         let message = match Frame::decode(&bytes, inner.config.max_frame_bytes) {
             Ok(Frame::Gossip(message)) => InboundFrame::Gossip(message),
             Ok(Frame::PubSub(message)) => InboundFrame::PubSub(message),
             // Frames this connection has no use for (a second handshake, say) are skipped.
-            Ok(_) => continue,
-            Err(_) => {
+            Ok(_) => {
+                debug!("frame skipped: this connection carries gossip and pub/sub only");
+                continue;
+            }
+            Err(error) => {
                 // A frame we cannot read: this connection is broken or hostile. Close it;
                 // nothing else is affected.
                 Counters::add(&inner.counters.decode_errors, 1);
+                warn!(reason = %error, "decode error; closing the connection");
                 return;
             }
         };
@@ -163,6 +238,7 @@ async fn inbound(inner: Arc<Inner>, stream: TcpStream) {
             delivered = inner.inbound.send(message) => delivered,
         };
         if delivered.is_err() {
+            debug!("the node stopped receiving; closing the connection");
             return;
         }
     }
@@ -172,30 +248,41 @@ async fn inbound(inner: Arc<Inner>, stream: TcpStream) {
 enum ConnectFailure {
     /// The peer refused our handshake (`true`), or we refused its answer (`false`).
     Refused(HandshakeRefusal, bool),
-    /// Connecting, writing or reading failed, or timed out.
-    Io,
+    /// Connecting, writing or reading failed, or timed out: why, in words.
+    Io(String),
 }
 
-async fn connect(inner: &Inner, address: &str) -> Result<Connection, ConnectFailure> {
-    let stream = tokio::time::timeout(inner.config.connect_timeout, TcpStream::connect(address))
+/// Opens a connection to `address` and exchanges handshakes; the connection and the
+/// member the acceptor announced.
+async fn connect(
+    inner: &Inner,
+    address: &str,
+) -> Result<(Connection, chorus_core::topology::MemberId), ConnectFailure> {
+    let timeout = inner.config.connect_timeout;
+    let stream = tokio::time::timeout(timeout, TcpStream::connect(address))
         .await
-        .map_err(|_| ConnectFailure::Io)?
-        .map_err(|_| ConnectFailure::Io)?;
-    let _ = stream.set_nodelay(true);
+        .map_err(|_| ConnectFailure::Io(format!("connect timed out after {timeout:?}")))?
+        .map_err(|e| ConnectFailure::Io(format!("connect failed: {}", io_reason(&e))))?;
+    set_nodelay(&stream);
     let mut connection = framed(stream, inner.config.max_frame_bytes);
     let ours = inner.handshake();
     let opening = Bytes::from(Frame::Handshake(ours.clone()).encode());
     if !write(inner, &mut connection, opening).await {
-        return Err(ConnectFailure::Io);
+        return Err(ConnectFailure::Io(
+            "the handshake could not be written".to_string(),
+        ));
     }
-    let reply = tokio::time::timeout(inner.config.handshake_timeout, read(inner, &mut connection))
+    let timeout = inner.config.handshake_timeout;
+    let reply = tokio::time::timeout(timeout, read(inner, &mut connection))
         .await
-        .map_err(|_| ConnectFailure::Io)?
-        .ok_or(ConnectFailure::Io)?;
+        .map_err(|_| ConnectFailure::Io(format!("no handshake answer within {timeout:?}")))?
+        .ok_or_else(|| {
+            ConnectFailure::Io("the connection closed before the handshake answer".to_string())
+        })?;
     match Frame::decode(&reply, inner.config.max_frame_bytes) {
         // The acceptor checked us; check it too, so that both sides agree on a refusal.
         Ok(Frame::HandshakeAccepted(theirs)) => match theirs.check(&ours.cluster) {
-            Ok(()) => Ok(connection),
+            Ok(()) => Ok((connection, theirs.member)),
             Err(reason) => Err(ConnectFailure::Refused(reason, false)),
         },
         Ok(Frame::HandshakeRefused(reason)) => Err(ConnectFailure::Refused(reason, true)),
@@ -207,9 +294,19 @@ async fn connect(inner: &Inner, address: &str) -> Result<Connection, ConnectFail
             },
             true,
         )),
-        _ => {
+        Ok(_) => {
             Counters::add(&inner.counters.decode_errors, 1);
-            Err(ConnectFailure::Io)
+            warn!("the handshake answer was another frame");
+            Err(ConnectFailure::Io(
+                "the handshake answer was another frame".to_string(),
+            ))
+        }
+        Err(error) => {
+            Counters::add(&inner.counters.decode_errors, 1);
+            warn!(reason = %error, "decode error in the handshake answer");
+            Err(ConnectFailure::Io(format!(
+                "the handshake answer could not be decoded: {error}"
+            )))
         }
     }
 }
@@ -218,8 +315,8 @@ async fn connect(inner: &Inner, address: &str) -> Result<Connection, ConnectFail
 enum Wake {
     /// The transport closed.
     Closed,
-    /// The peer closed the connection (it restarted, say), or the connection failed.
-    Lost,
+    /// The peer closed the connection (it restarted, say), or the connection failed: why.
+    Lost(String),
     /// A frame to send, the queue closed (`Ok(None)`), or nothing to send for
     /// `idle_timeout` (`Err`).
     Queue(Result<Option<Bytes>, tokio::time::error::Elapsed>),
@@ -246,19 +343,26 @@ pub(super) async fn peer_loop(
     loop {
         let wake = tokio::select! {
             () = inner.cancel.cancelled() => Wake::Closed,
-            () = lost(&mut connection) => Wake::Lost,
+            reason = lost(&mut connection) => Wake::Lost(reason),
             next = tokio::time::timeout(config.idle_timeout, queue.recv()) => Wake::Queue(next),
         };
         let bytes = match wake {
             Wake::Closed | Wake::Queue(Ok(None)) => return,
             Wake::Queue(Err(_)) => {
+                debug!(idle = ?config.idle_timeout, "nothing to send for a while; closing");
                 inner.forget_peer(&address, &own_sender);
                 return;
             }
-            Wake::Lost => {
+            Wake::Lost(reason) => {
                 Counters::add(&inner.counters.disconnects, 1);
                 connection = None;
-                retry_at = Some(deadline_after(backoff.next_pause()));
+                let pause = backoff.next_pause();
+                info!(
+                    %reason,
+                    ?pause,
+                    "connection lost; the next frame reconnects after a pause"
+                );
+                retry_at = Some(deadline_after(pause));
                 continue;
             }
             Wake::Queue(Ok(Some(bytes))) => bytes,
@@ -275,9 +379,11 @@ pub(super) async fn peer_loop(
                 attempt = connect(&inner, &address) => attempt,
             };
             match attempt {
-                Ok(c) => {
+                Ok((c, member)) => {
                     Counters::add(&inner.counters.connects, 1);
                     backoff.reset();
+                    Span::current().record("member", field::display(&member));
+                    debug!(%member, "connected");
                     connection = Some(c);
                 }
                 Err(failure) => {
@@ -288,7 +394,16 @@ pub(super) async fn peer_loop(
                             // A refusal will not change soon: wait the longest delay.
                             config.reconnect_backoff_max
                         }
-                        ConnectFailure::Io => backoff.next_pause(),
+                        ConnectFailure::Io(reason) => {
+                            let pause = backoff.next_pause();
+                            debug!(
+                                %reason,
+                                ?pause,
+                                "connection attempt failed; frame dropped, the next one \
+                                 retries after a pause"
+                            );
+                            pause
+                        }
                     };
                     // The frame is dropped: gossip tolerates loss and repairs it.
                     retry_at = Some(deadline_after(pause));
@@ -304,17 +419,28 @@ pub(super) async fn peer_loop(
             }
             Counters::add(&inner.counters.disconnects, 1);
             connection = None;
-            retry_at = Some(deadline_after(backoff.next_pause()));
+            let pause = backoff.next_pause();
+            info!(
+                ?pause,
+                "connection lost: a write failed; the next frame reconnects after a pause"
+            );
+            retry_at = Some(deadline_after(pause));
         }
     }
 }
 
-/// Completes when the peer closes `connection` or it fails; never while there is none.
-/// The peer sends nothing on our outbound connection after its handshake answer, so
-/// anything it does send is read and ignored.
-async fn lost(connection: &mut Option<Connection>) {
+/// Completes when the peer closes `connection` or it fails, with why; never while there
+/// is none. The peer sends nothing on our outbound connection after its handshake answer,
+/// so anything it does send is read and ignored.
+async fn lost(connection: &mut Option<Connection>) -> String {
     match connection {
-        Some(connection) => while let Some(Ok(_)) = connection.next().await {},
+        Some(connection) => loop {
+            match connection.next().await {
+                Some(Ok(_)) => {}
+                Some(Err(error)) => return format!("read failed: {error}"),
+                None => return "the peer closed it".to_string(),
+            }
+        },
         None => std::future::pending().await,
     }
 }

@@ -10,6 +10,7 @@ use chorus_core::wire::{Frame, Handshake, PROTOCOL_VERSION};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, Span, debug, field, info_span, warn};
 
 use super::connection;
 use super::transport_metrics::Counters;
@@ -29,6 +30,12 @@ use super::{InboundMessage, TransportConfig, TransportError, TransportMetrics};
 /// closes. Messages travel on the sender's outbound connection; inbound connections are
 /// read-only.
 ///
+/// Every connection logs in its own span (`inbound{peer member}`, `outbound{peer
+/// member}`), a child of the span current at [`bind`](Self::bind): bind inside the node's
+/// span to have them under it. Refusals, decode errors and oversized frames are logged at
+/// `warn`, lost connections at `info`, connects, reconnects, full queues and closes at
+/// `debug`, each with its reason.
+///
 /// Cloning gives another handle to the same transport.
 #[derive(Clone)]
 pub struct TokioTcpTransport {
@@ -46,6 +53,8 @@ pub(super) struct Inner {
     pub(super) cancel: CancellationToken,
     /// The accept loop, which owns the listener.
     pub(super) acceptor: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The span current at bind: the parent of every connection's span.
+    pub(super) span: Span,
 }
 
 impl Inner {
@@ -123,8 +132,12 @@ impl TokioTcpTransport {
             events,
             cancel: CancellationToken::new(),
             acceptor: Mutex::new(None),
+            span: Span::current(),
         });
-        let acceptor = tokio::spawn(connection::accept_loop(Arc::clone(&inner), listener));
+        debug!(address = %local_addr, "transport listening");
+        let acceptor = tokio::spawn(
+            connection::accept_loop(Arc::clone(&inner), listener).instrument(inner.span.clone()),
+        );
         *inner
             .acceptor
             .lock()
@@ -176,6 +189,13 @@ impl TokioTcpTransport {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             let changed = local.member != member;
+            if changed {
+                debug!(
+                    previous = %local.member,
+                    %member,
+                    "new member id announced: outbound connections reopen"
+                );
+            }
             local.member = member;
             changed
         };
@@ -199,6 +219,12 @@ impl TokioTcpTransport {
         let max = self.inner.config.max_frame_bytes;
         if bytes.len() > max {
             Counters::add(&self.inner.counters.oversized_frames, 1);
+            warn!(
+                peer = %to,
+                bytes = bytes.len(),
+                max,
+                "frame not sent: over max_frame_bytes, the peer would refuse it"
+            );
             return Err(TransportError::FrameTooLarge {
                 peer: to.to_string(),
                 bytes: bytes.len(),
@@ -216,6 +242,11 @@ impl TokioTcpTransport {
                 Ok(()) => return Ok(()),
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     Counters::add(&self.inner.counters.queue_full, 1);
+                    debug!(
+                        peer = %to,
+                        capacity = self.inner.config.send_queue_capacity,
+                        "frame dropped: the send queue is full"
+                    );
                     return Err(TransportError::QueueFull {
                         peer: to.to_string(),
                     });
@@ -242,12 +273,16 @@ impl TokioTcpTransport {
         }
         let (queue, rx) = mpsc::channel(self.inner.config.send_queue_capacity);
         peers.insert(to.to_string(), queue.clone());
-        tokio::spawn(connection::peer_loop(
-            Arc::clone(&self.inner),
-            to.to_string(),
-            rx,
-            queue.clone(),
-        ));
+        let span = info_span!(
+            parent: &self.inner.span,
+            "outbound",
+            peer = %to,
+            member = field::Empty
+        );
+        tokio::spawn(
+            connection::peer_loop(Arc::clone(&self.inner), to.to_string(), rx, queue.clone())
+                .instrument(span),
+        );
         queue
     }
 
@@ -285,8 +320,10 @@ impl TokioTcpTransport {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if let Some(acceptor) = acceptor {
-            let _ = acceptor.await;
+        if let Some(acceptor) = acceptor
+            && let Err(error) = acceptor.await
+        {
+            warn!(parent: &self.inner.span, reason = %error, "the accept loop ended abnormally");
         }
     }
 

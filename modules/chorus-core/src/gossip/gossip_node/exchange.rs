@@ -36,6 +36,12 @@ impl GossipNode {
             return;
         }
         if self.blocked.contains_key(&request.from) {
+            #[cfg(feature = "tracing")]
+            tracing::debug!(
+                member = %request.from,
+                %from,
+                "request of a blocked member refused"
+            );
             self.reject(from, &request.from);
             // A blocked requester that sees a larger cluster than ours, without us in it,
             // is on the larger side of a healed partition: we are the ones to rejoin.
@@ -47,11 +53,24 @@ impl GossipNode {
                     .iter()
                     .any(|e| e.member == *self.member.id());
             if larger && self.config.rejoin_when_blocked {
+                #[cfg(feature = "tracing")]
+                tracing::info!(
+                    member = %request.from,
+                    %from,
+                    their_members = request.digest.entries.len(),
+                    our_members = self.topology.members().len(),
+                    "a member we blocked sees a larger cluster without us: this side rejoins"
+                );
                 self.rejoin(Some(String::from(from)), now);
             }
             return;
         }
         let Some(digest) = self.expand(&request.digest) else {
+            #[cfg(feature = "tracing")]
+            tracing::trace!(
+                member = %request.from,
+                "request in view form of a topology not held here: answering with a full digest"
+            );
             // The digest names members of a topology we do not hold (views differ for a
             // moment during changes): take what the request carries and answer with our
             // full digest, so that the last leg brings what we lack.
@@ -144,11 +163,25 @@ impl GossipNode {
             None => self.metrics.late_responses += 1,
         }
         if self.blocked.contains_key(&response.from) {
+            #[cfg(feature = "tracing")]
+            tracing::debug!(
+                member = %response.from,
+                %from,
+                "response of a blocked member ignored"
+            );
             return;
         }
         // A reply in view form against a topology we no longer hold is skipped: its
         // delta still counts, and the next round catches up.
-        let digest = self.expand(&response.digest).unwrap_or_default();
+        let expanded = self.expand(&response.digest);
+        #[cfg(feature = "tracing")]
+        if expanded.is_none() {
+            tracing::trace!(
+                member = %response.from,
+                "response in view form of a topology not held here: its digest is skipped"
+            );
+        }
+        let digest = expanded.unwrap_or_default();
         if self.rejoin_on_evidence(from, &digest, now) {
             return;
         }
@@ -215,6 +248,14 @@ impl GossipNode {
             })
             .cloned()
             .collect();
+        #[cfg(feature = "tracing")]
+        if !confirmed.is_empty() {
+            tracing::debug!(
+                peer = %suspect.from,
+                confirmed = confirmed.len(),
+                "a peer's suspicion confirmed here"
+            );
+        }
         for member in &confirmed {
             self.block(member, BlockReason::Expired, now);
         }
@@ -230,6 +271,14 @@ impl GossipNode {
         if rejected.blocked != *self.member.id() {
             return;
         }
+        #[cfg(feature = "tracing")]
+        tracing::warn!(
+            peer = %rejected.from,
+            %from,
+            peer_members = rejected.members,
+            rejoin_when_blocked = self.config.rejoin_when_blocked,
+            "blocked by a peer: it refused this node's gossip"
+        );
         self.emit(ClusterEvent::BlockedByPeer {
             peer: rejected.from.clone(),
             peer_members: rejected.members,
@@ -260,6 +309,13 @@ impl GossipNode {
             .filter(|e| self.lived_on_after_block(&e.member, e.heartbeat))
             .count();
         if silenced > 0 && silenced >= self.topology.members().len() {
+            #[cfg(feature = "tracing")]
+            tracing::info!(
+                %from,
+                lived_on = silenced,
+                our_members = self.topology.members().len(),
+                "members blocked here for silence lived on: this node was cut off and rejoins"
+            );
             self.rejoin(Some(String::from(from)), now);
             return true;
         }

@@ -77,6 +77,8 @@ impl GossipNode {
         }
         let delta = self.own_delta_since(before);
         let peers = self.peers.clone();
+        #[cfg(feature = "tracing")]
+        tracing::info!(peers = peers.len(), "leaving: telling every live peer");
         let mut targets = Vec::with_capacity(peers.len());
         for peer in peers {
             let address = String::from(peer.address());
@@ -108,6 +110,13 @@ impl GossipNode {
             if target.acknowledged || waiting {
                 continue;
             }
+            #[cfg(feature = "tracing")]
+            tracing::debug!(
+                member = %target.member,
+                address = %target.address,
+                attempts = target.requests.len(),
+                "leave request timed out: sending it again"
+            );
             let id = self.send_request(
                 target.address.clone(),
                 progress.delta.clone(),

@@ -218,6 +218,18 @@ impl GossipNode {
                 heartbeat: self.store.heartbeat(member).unwrap_or(0),
             },
         );
+        #[cfg(feature = "tracing")]
+        match reason {
+            BlockReason::Expired => {
+                tracing::info!(%member, "member blocked: its heartbeat stopped");
+            }
+            BlockReason::Left => tracing::debug!(%member, "member blocked: it left"),
+            BlockReason::Superseded => {
+                tracing::debug!(%member, "member blocked: a newer incarnation is known");
+            }
+            // Logged by `rejoin`.
+            BlockReason::Rejoined => {}
+        }
         self.store.remove_member(member);
         self.detector.forget(member);
         self.metrics.members_blocked += 1;
@@ -231,6 +243,11 @@ impl GossipNode {
         self.blocked
             .retain(|_, block| now.saturating_sub(block.at) < retention);
         if self.blocked.len() != before {
+            #[cfg(feature = "tracing")]
+            tracing::debug!(
+                forgotten = before - self.blocked.len(),
+                "blocks past their retention forgotten"
+            );
             self.membership_dirty = true;
         }
     }
@@ -275,6 +292,13 @@ impl GossipNode {
     pub fn rejoin(&mut self, seed: Option<String>, now: u64) {
         let previous = self.member.id().clone();
         let id = MemberId::new(previous.name(), previous.incarnation() + 1);
+        #[cfg(feature = "tracing")]
+        tracing::info!(
+            %previous,
+            member = %id,
+            seed = seed.as_deref().unwrap_or("none"),
+            "rejoining as a new incarnation"
+        );
         self.member = Member::new(id.clone(), String::from(self.member.address()))
             .with_kinds(self.member.kinds().iter().cloned());
         self.store = GossipStateStore::new(id.clone());
