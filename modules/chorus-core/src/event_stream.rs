@@ -1,6 +1,8 @@
 //! In-process publish/subscribe of events.
 
+mod event_class;
 mod publish_hold;
+mod replay;
 mod subscriber;
 mod subscription;
 #[cfg(test)]
@@ -11,9 +13,11 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
+pub use event_class::EventClass;
 pub use publish_hold::PublishHold;
 pub use subscription::Subscription;
 
+use replay::Replay;
 use subscriber::{Callback, Subscriber};
 
 /// In-process publish/subscribe of events of type `E`.
@@ -29,6 +33,11 @@ use subscriber::{Callback, Subscriber};
 /// subscriber exactly once: replayed if it was published before the subscription, live if
 /// after.
 ///
+/// A stream built with [`EventStream::with_replay_by_class`] keeps [`EventClass::Lasting`]
+/// and [`EventClass::Transient`] events in rings of their own and replays both, merged in
+/// publish order: however many transient events are published, they evict only older
+/// transient ones, never a lasting event.
+///
 /// A [`PublishHold`] ([`EventStream::hold`]) defers delivery: while one is alive, events
 /// are queued, and the last hold to go delivers them in publish order.
 pub struct EventStream<E> {
@@ -42,8 +51,7 @@ struct Inner<E> {
 struct State<E> {
     next_id: u64,
     subscribers: Vec<(u64, Arc<Subscriber<E>>)>,
-    replay: VecDeque<E>,
-    replay_capacity: usize,
+    replay: Replay<E>,
     /// Live holds: while non-zero, nothing is delivered.
     holds: usize,
     /// A thread is delivering the deferred queue; new work joins the queue meanwhile.
@@ -73,13 +81,43 @@ impl<E> EventStream<E> {
 
     /// A stream that replays its last `capacity` events to every new subscriber.
     pub fn with_replay(capacity: usize) -> Self {
+        Self::with_replay_by_class(capacity, 0, |_| EventClass::Lasting)
+    }
+
+    /// A stream that replays to every new subscriber its last `lasting` events of class
+    /// [`EventClass::Lasting`] and its last `transient` events of class
+    /// [`EventClass::Transient`], merged in publish order.
+    ///
+    /// `classify` is called once per published event, under the stream's lock: it should
+    /// only look at the event.
+    ///
+    /// ```
+    /// use chorus_core::event_stream::{EventClass, EventStream};
+    ///
+    /// // Odd numbers stand for rare events, even ones for a flood.
+    /// let stream = EventStream::with_replay_by_class(2, 2, |e: &u32| {
+    ///     if e % 2 == 1 { EventClass::Lasting } else { EventClass::Transient }
+    /// });
+    /// stream.publish(1);
+    /// for e in (2..1_000).step_by(2) {
+    ///     stream.publish(e);
+    /// }
+    /// let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    /// let sink = seen.clone();
+    /// let _sub = stream.subscribe(move |e| sink.lock().unwrap().push(*e));
+    /// assert_eq!(*seen.lock().unwrap(), [1, 996, 998]);
+    /// ```
+    pub fn with_replay_by_class(
+        lasting: usize,
+        transient: usize,
+        classify: fn(&E) -> EventClass,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 state: spin::Mutex::new(State {
                     next_id: 0,
                     subscribers: Vec::new(),
-                    replay: VecDeque::with_capacity(capacity),
-                    replay_capacity: capacity,
+                    replay: Replay::new(lasting, transient, classify),
                     holds: 0,
                     flushing: false,
                     deferred: VecDeque::new(),
@@ -88,9 +126,16 @@ impl<E> EventStream<E> {
         }
     }
 
-    /// How many events this stream replays to a new subscriber.
+    /// How many events this stream replays to a new subscriber at most, of both classes.
     pub fn replay_capacity(&self) -> usize {
-        self.inner.state.lock().replay_capacity
+        let state = self.inner.state.lock();
+        state.replay.capacity_of(EventClass::Lasting)
+            + state.replay.capacity_of(EventClass::Transient)
+    }
+
+    /// How many events of `class` this stream replays to a new subscriber at most.
+    pub fn replay_capacity_of(&self, class: EventClass) -> usize {
+        self.inner.state.lock().replay.capacity_of(class)
     }
 
     /// The number of live subscriptions.
@@ -128,7 +173,7 @@ impl<E: Clone> EventStream<E> {
             state.next_id += 1;
             // Registered and given the replay under one lock: an event is either in the
             // replay or delivered live, never both and never neither.
-            let subscriber = Arc::new(Subscriber::new(callback, state.replay.clone()));
+            let subscriber = Arc::new(Subscriber::new(callback, state.replay.snapshot()));
             state.subscribers.push((id, Arc::clone(&subscriber)));
             let replay_now = if !subscriber.is_catching_up() {
                 None
@@ -227,12 +272,7 @@ impl<E: Clone> State<E> {
     /// Records `event` for replay and returns who receives it live: the same lock decides
     /// both, so a subscriber registering concurrently gets it one way or the other.
     fn take_in(&mut self, event: &E) -> Vec<Arc<Subscriber<E>>> {
-        if self.replay_capacity > 0 {
-            if self.replay.len() == self.replay_capacity {
-                self.replay.pop_front();
-            }
-            self.replay.push_back(event.clone());
-        }
+        self.replay.record(event);
         self.subscribers
             .iter()
             .map(|(_, subscriber)| Arc::clone(subscriber))
@@ -274,8 +314,20 @@ impl<E> fmt::Debug for EventStream<E> {
         let state = self.inner.state.lock();
         f.debug_struct("EventStream")
             .field("subscribers", &state.subscribers.len())
-            .field("replay_capacity", &state.replay_capacity)
-            .field("replay_len", &state.replay.len())
+            .field(
+                "replay_lasting",
+                &(
+                    state.replay.len_of(EventClass::Lasting),
+                    state.replay.capacity_of(EventClass::Lasting),
+                ),
+            )
+            .field(
+                "replay_transient",
+                &(
+                    state.replay.len_of(EventClass::Transient),
+                    state.replay.capacity_of(EventClass::Transient),
+                ),
+            )
             .field("holds", &state.holds)
             .field("deferred", &state.deferred.len())
             .finish()

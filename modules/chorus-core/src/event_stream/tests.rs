@@ -5,7 +5,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::{EventStream, Subscription};
+use super::{EventClass, EventStream, Subscription};
 
 fn recorder(stream: &EventStream<u32>) -> (Subscription<u32>, Arc<spin::Mutex<Vec<u32>>>) {
     let seen = Arc::new(spin::Mutex::new(Vec::new()));
@@ -315,4 +315,170 @@ fn an_unsubscribed_subscriber_gets_no_held_event() {
     assert!(sub.unsubscribe());
     drop(hold);
     assert!(seen.lock().is_empty());
+}
+
+/// Events below 100 stand for lifecycle and membership, the others for pub/sub traffic.
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "an EventStream classifier takes its event by reference"
+)]
+fn below_100_is_lasting(event: &u32) -> EventClass {
+    if *event < 100 {
+        EventClass::Lasting
+    } else {
+        EventClass::Transient
+    }
+}
+
+#[test]
+fn a_hundred_thousand_transient_events_do_not_evict_the_lasting_ones() {
+    let stream = EventStream::with_replay_by_class(256, 256, below_100_is_lasting);
+    for e in 1..=3 {
+        stream.publish(e);
+    }
+    for e in 1_000..101_000 {
+        stream.publish(e);
+    }
+    stream.publish(4);
+    let (_sub, seen) = recorder(&stream);
+    stream.publish(5);
+    let expected: Vec<u32> = [1, 2, 3]
+        .into_iter()
+        .chain(100_744..101_000)
+        .chain([4, 5])
+        .collect();
+    assert_eq!(*seen.lock(), expected);
+}
+
+#[test]
+fn the_replay_merges_both_classes_in_publish_order() {
+    let stream = EventStream::with_replay_by_class(2, 2, below_100_is_lasting);
+    for e in [1, 101, 102, 2, 103, 3, 104] {
+        stream.publish(e);
+    }
+    let (_sub, seen) = recorder(&stream);
+    stream.publish(105);
+    // Each ring keeps its own last two: 2 and 3, 103 and 104; then the live event.
+    assert_eq!(*seen.lock(), vec![2, 103, 3, 104, 105]);
+}
+
+#[test]
+fn a_full_lasting_ring_evicts_only_its_oldest_lasting_event() {
+    let stream = EventStream::with_replay_by_class(2, 8, below_100_is_lasting);
+    for e in [101, 1, 102, 2, 3] {
+        stream.publish(e);
+    }
+    let (_sub, seen) = recorder(&stream);
+    assert_eq!(*seen.lock(), vec![101, 102, 2, 3]);
+}
+
+#[test]
+fn a_class_with_no_capacity_is_not_replayed_but_still_delivered_live() {
+    let stream = EventStream::with_replay_by_class(4, 0, below_100_is_lasting);
+    for e in [1, 101, 2] {
+        stream.publish(e);
+    }
+    let (_sub, seen) = recorder(&stream);
+    stream.publish(102);
+    assert_eq!(*seen.lock(), vec![1, 2, 102]);
+    assert_eq!(stream.replay_capacity(), 4);
+    assert_eq!(stream.replay_capacity_of(EventClass::Lasting), 4);
+    assert_eq!(stream.replay_capacity_of(EventClass::Transient), 0);
+}
+
+#[test]
+fn with_replay_keeps_every_event_in_one_ring() {
+    let stream = EventStream::<u32>::with_replay(3);
+    assert_eq!(stream.replay_capacity_of(EventClass::Lasting), 3);
+    assert_eq!(stream.replay_capacity_of(EventClass::Transient), 0);
+    assert_eq!(stream.replay_capacity(), 3);
+}
+
+#[test]
+fn a_subscription_made_during_a_hold_gets_both_classes_then_the_held_events() {
+    let stream = EventStream::with_replay_by_class(4, 1, below_100_is_lasting);
+    for e in [1, 101, 102] {
+        stream.publish(e);
+    }
+    let hold = stream.hold();
+    stream.publish(2);
+    let (_sub, seen) = recorder(&stream);
+    stream.publish(103);
+    assert!(seen.lock().is_empty());
+    drop(hold);
+    // 2 was held when the subscription was made: it comes live, after the replay.
+    assert_eq!(*seen.lock(), vec![1, 102, 2, 103]);
+}
+
+/// What a subscriber of a stream of `0..published` (every tenth event lasting, rings of
+/// `lasting` and `transient`) sees when its first live event is `first_live`.
+fn replay_then_live(published: u32, first_live: u32, lasting: usize, transient: usize) -> Vec<u32> {
+    let kept = |is_lasting: bool, capacity: usize| {
+        let of_class: Vec<u32> = (0..first_live)
+            .filter(|e| (e % 10 == 0) == is_lasting)
+            .collect();
+        of_class[of_class.len().saturating_sub(capacity)..].to_vec()
+    };
+    let mut seen = kept(true, lasting);
+    seen.extend(kept(false, transient));
+    seen.sort_unstable();
+    seen.extend(first_live..published);
+    seen
+}
+
+#[test]
+fn subscribers_joining_during_concurrent_publishes_get_both_rings_then_every_live_event_once() {
+    const SUBSCRIBERS: usize = 48;
+    const LASTING: usize = 8;
+    const TRANSIENT: usize = 4;
+    #[allow(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "an EventStream classifier takes its event by reference"
+    )]
+    fn tenth_is_lasting(event: &u32) -> EventClass {
+        if event % 10 == 0 {
+            EventClass::Lasting
+        } else {
+            EventClass::Transient
+        }
+    }
+    let stream = EventStream::with_replay_by_class(LASTING, TRANSIENT, tenth_is_lasting);
+    let subscribed = AtomicBool::new(false);
+    let (subscribers, published) = std::thread::scope(|scope| {
+        let publisher = stream.clone();
+        let subscribed = &subscribed;
+        let publishing = scope.spawn(move || {
+            let mut next = 0u32;
+            while !subscribed.load(Ordering::SeqCst) || next < 100 {
+                publisher.publish(next);
+                next += 1;
+            }
+            next
+        });
+        let mut subscribers = Vec::new();
+        while subscribers.len() < SUBSCRIBERS {
+            subscribers.push(recorder(&stream));
+            for _ in 0..20 {
+                std::thread::yield_now();
+            }
+        }
+        subscribed.store(true, Ordering::SeqCst);
+        (subscribers, publishing.join().unwrap())
+    });
+    for (_sub, seen) in &subscribers {
+        let seen = seen.lock();
+        // The live events form the contiguous tail; the first of them is at most a few
+        // events past where that tail starts (replayed events may run up to it).
+        let tail_start = seen
+            .windows(2)
+            .rposition(|w| w[1] != w[0] + 1)
+            .map_or(0, |gap| gap + 1);
+        let from = seen.get(tail_start).copied().unwrap_or(published);
+        let matches = (from..=published.min(from + 16))
+            .any(|first_live| *seen == replay_then_live(published, first_live, LASTING, TRANSIENT));
+        assert!(
+            matches,
+            "not both rings then every live event once: {seen:?}"
+        );
+    }
 }
