@@ -14,7 +14,8 @@ use crate::{
     Cluster, LocalClusterProvider, LocalClusterProviderConfig, TokioGossiper, TokioPubSub,
 };
 
-/// Events a node's default stream replays to a late subscriber.
+/// Events of each class (lasting, transient) a node's default stream replays to a late
+/// subscriber.
 const EVENT_REPLAY: usize = 256;
 
 /// Builds and starts a [`Cluster`] node.

@@ -10,7 +10,7 @@
 //!
 //! Inside, one task per node runs the core's `chorus_core::node::Node` — the gossip node
 //! and the pub/sub broker composed once, in the core — over the TCP transport
-//! ([`transport::TokioTcpTransport`]: handshakes, length-prefixed frames, bounded queues)
+//! (`TokioTcpTransport`: handshakes, length-prefixed frames, bounded queues)
 //! and Tokio timers. Every protocol rule lives in `chorus-core`; this crate only moves
 //! bytes and time (see `docs/architecture.md`).
 #![forbid(unsafe_code)]

@@ -121,7 +121,9 @@ impl ClusterProvider for LocalClusterProvider {
             ),
         };
         let (transport, inbound) = bound.map_err(|e| match e {
-            TransportError::Bind { address, reason } => ProviderError::Bind { address, reason },
+            TransportError::Bind {
+                address, reason, ..
+            } => ProviderError::Bind { address, reason },
             other => ProviderError::Config {
                 reason: other.to_string(),
             },

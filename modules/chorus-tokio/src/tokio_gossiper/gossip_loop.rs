@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::NodeError;
 use crate::gossip_command::{GossipCommand, Reply};
@@ -66,10 +67,13 @@ pub(super) async fn run(
         leave_waiters: Vec::new(),
         pub_sub,
     };
-    let _entered = span.enter();
-    running.follow_pub_sub();
-    running.flush();
-    running.serve(&mut commands, &cancel, config).await;
+    async {
+        running.follow_pub_sub();
+        running.flush();
+        running.serve(&mut commands, &cancel, config).await;
+    }
+    .instrument(span)
+    .await;
     Some(running.attached)
 }
 

@@ -5,11 +5,11 @@ use super::InboundFrame;
 /// A message received on an accepted connection, with who sent it (as its handshake
 /// said).
 #[derive(Debug, Clone)]
-pub struct InboundMessage {
+pub(crate) struct InboundMessage {
     /// The address the sender listens on (answers go there).
-    pub from: String,
+    pub(crate) from: String,
     /// The sender's member id at handshake time.
-    pub member: MemberId,
+    pub(crate) member: MemberId,
     /// The message.
-    pub message: InboundFrame,
+    pub(crate) message: InboundFrame,
 }

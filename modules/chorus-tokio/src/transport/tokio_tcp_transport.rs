@@ -38,7 +38,7 @@ use super::{InboundMessage, TransportConfig, TransportError, TransportMetrics};
 ///
 /// Cloning gives another handle to the same transport.
 #[derive(Clone)]
-pub struct TokioTcpTransport {
+pub(crate) struct TokioTcpTransport {
     inner: Arc<Inner>,
 }
 
@@ -81,7 +81,7 @@ impl TokioTcpTransport {
     /// The advertised address (what peers dial) is the bound address, so binding
     /// `127.0.0.1:0` advertises the port the system chose; see
     /// [`set_advertised_address`](Self::set_advertised_address) for a wildcard bind.
-    pub fn bind(
+    pub(crate) fn bind(
         address: &str,
         cluster: &str,
         member: MemberId,
@@ -92,13 +92,14 @@ impl TokioTcpTransport {
         let listener = std::net::TcpListener::bind(address).map_err(|e| TransportError::Bind {
             address: address.to_string(),
             reason: io_reason(&e),
+            error: Arc::new(e),
         })?;
         Self::from_listener(listener, cluster, member, config, events)
     }
 
     /// Like [`bind`](Self::bind), on a listener bound already (by a caller that needed
     /// the port before creating the member id, say).
-    pub fn from_listener(
+    pub(crate) fn from_listener(
         listener: std::net::TcpListener,
         cluster: &str,
         member: MemberId,
@@ -109,13 +110,14 @@ impl TokioTcpTransport {
         let named = listener
             .local_addr()
             .map_or_else(|_| "the listener".to_string(), |a| a.to_string());
-        let bind_error = |e: &std::io::Error| TransportError::Bind {
+        let bind_error = |e: std::io::Error| TransportError::Bind {
             address: named.clone(),
-            reason: io_reason(e),
+            reason: io_reason(&e),
+            error: Arc::new(e),
         };
-        listener.set_nonblocking(true).map_err(|e| bind_error(&e))?;
-        let local_addr = listener.local_addr().map_err(|e| bind_error(&e))?;
-        let listener = TcpListener::from_std(listener).map_err(|e| bind_error(&e))?;
+        listener.set_nonblocking(true).map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        let listener = TcpListener::from_std(listener).map_err(bind_error)?;
         let (inbound, inbound_rx) = mpsc::channel(config.inbound_queue_capacity);
         let inner = Arc::new(Inner {
             local: Mutex::new(Handshake {
@@ -146,19 +148,19 @@ impl TokioTcpTransport {
     }
 
     /// The address the listener is bound to.
-    pub fn local_address(&self) -> SocketAddr {
+    pub(crate) fn local_address(&self) -> SocketAddr {
         self.inner.local_addr
     }
 
     /// The address peers dial to reach this node.
-    pub fn advertised_address(&self) -> String {
+    pub(crate) fn advertised_address(&self) -> String {
         self.inner.handshake().address
     }
 
     /// Changes the address announced in new handshakes: what peers answer to. Set it
     /// before the first send when the bound address cannot be dialled (`0.0.0.0:7000`
     /// bound, `10.0.0.5:7000` advertised).
-    pub fn set_advertised_address(&self, address: impl Into<String>) {
+    pub(crate) fn set_advertised_address(&self, address: impl Into<String>) {
         self.inner
             .local
             .lock()
@@ -181,7 +183,7 @@ impl TokioTcpTransport {
     /// frame to each peer opens a new connection, so that peers see the new id: a peer
     /// takes pub/sub frames only from the member its connection's handshake named. The
     /// old connections close once idle.
-    pub fn set_member(&self, member: MemberId) {
+    pub(crate) fn set_member(&self, member: MemberId) {
         let changed = {
             let mut local = self
                 .inner
@@ -211,7 +213,7 @@ impl TokioTcpTransport {
     /// Queues `frame` for the peer listening at `to`, opening a connection if needed.
     /// Never waits: a full queue is `QueueFull`, and a frame over `max_frame_bytes`,
     /// which the peer would refuse, is `FrameTooLarge`.
-    pub fn send(&self, to: &str, frame: &Frame) -> Result<(), TransportError> {
+    pub(crate) fn send(&self, to: &str, frame: &Frame) -> Result<(), TransportError> {
         if self.inner.cancel.is_cancelled() {
             return Err(TransportError::Closed);
         }
@@ -287,21 +289,12 @@ impl TokioTcpTransport {
     }
 
     /// A snapshot of the counters.
-    pub fn metrics(&self) -> TransportMetrics {
+    pub(crate) fn metrics(&self) -> TransportMetrics {
         self.inner.counters.snapshot()
     }
 
-    /// The number of peers with an open outbound queue.
-    pub fn peer_count(&self) -> usize {
-        self.inner
-            .peers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-
     /// Stops accepting, closes every connection and drops queued frames.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.inner.cancel.cancel();
         self.inner
             .peers
@@ -312,7 +305,7 @@ impl TokioTcpTransport {
 
     /// Closes like [`close`](Self::close) and waits until the listener is released, so
     /// that the address can be bound again at once.
-    pub async fn close_and_wait(&self) {
+    pub(crate) async fn close_and_wait(&self) {
         self.close();
         let acceptor = self
             .inner
@@ -328,7 +321,7 @@ impl TokioTcpTransport {
     }
 
     /// Whether [`close`](Self::close) was called.
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.inner.cancel.is_cancelled()
     }
 }
