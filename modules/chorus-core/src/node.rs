@@ -10,7 +10,8 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::fmt;
 
-pub use node_output::{LocalDelivery, NodeOutput};
+pub use crate::pubsub::LocalDelivery;
+pub use node_output::NodeOutput;
 
 use crate::cluster::ClusterEvent;
 use crate::consensus::{ConsensusCheck, ConsensusHandle};
@@ -328,21 +329,7 @@ impl Node {
                         }
                     }
                 }
-                PubSubOutput::Deliver {
-                    subscriber,
-                    topic,
-                    publisher,
-                    message_id,
-                    payload,
-                    group,
-                } => self.outputs.push(NodeOutput::Deliver(LocalDelivery {
-                    subscriber,
-                    topic,
-                    publisher,
-                    message_id,
-                    payload,
-                    group,
-                })),
+                PubSubOutput::Deliver(delivery) => self.outputs.push(NodeOutput::Deliver(delivery)),
                 PubSubOutput::Event(event) => {
                     self.outputs
                         .push(NodeOutput::Event(ClusterEvent::PubSub(event)));

@@ -1,7 +1,4 @@
-use alloc::string::String;
-use alloc::sync::Arc;
-
-use super::{PubSubEvent, PubSubMessage, SubscriberId};
+use super::{LocalDelivery, PubSubEvent, PubSubMessage};
 use crate::topology::MemberId;
 
 /// What a broker asks its driver to do.
@@ -16,20 +13,7 @@ pub enum PubSubOutput {
     },
     /// Hand a message to a local subscriber. A group message must be completed with
     /// `PubSubBroker::complete` once processed.
-    Deliver {
-        /// The subscriber.
-        subscriber: SubscriberId,
-        /// The topic.
-        topic: String,
-        /// The publishing node.
-        publisher: MemberId,
-        /// The message id (unique per publisher).
-        message_id: u64,
-        /// The payload.
-        payload: Arc<[u8]>,
-        /// The group, for a load-balanced message.
-        group: Option<String>,
-    },
+    Deliver(LocalDelivery),
     /// Publish `event` (as `ClusterEvent::PubSub`).
     Event(PubSubEvent),
 }

@@ -8,9 +8,9 @@ use alloc::vec::Vec;
 use super::{Delivery, PendingBatch, PubSubBroker};
 use crate::gossip::encoded_size;
 use crate::pubsub::{
-    BatchMessage, DeliveryAck, DeliveryBatch, DeliveryStatus, GroupCompletion, PubSubError,
-    PubSubEvent, PubSubMessage, PubSubOutput, RemovalReason, RequeueReason, SubscriberId,
-    SubscriberStatus, Subscription,
+    BatchMessage, DeliveryAck, DeliveryBatch, DeliveryStatus, GroupCompletion, LocalDelivery,
+    PubSubError, PubSubEvent, PubSubMessage, PubSubOutput, RemovalReason, RequeueReason,
+    SubscriberId, SubscriberStatus, Subscription,
 };
 use crate::topology::MemberId;
 
@@ -109,14 +109,14 @@ impl PubSubBroker {
                         .is_some_and(|s| s.group == message.group);
                 let status = if here {
                     received += 1;
-                    self.outputs.push(PubSubOutput::Deliver {
+                    self.outputs.push(PubSubOutput::Deliver(LocalDelivery {
                         subscriber: subscriber.clone(),
                         topic: batch.topic.clone(),
                         publisher: batch.from.clone(),
                         message_id: message.message_id,
                         payload: Arc::clone(&payload),
                         group: message.group.clone(),
-                    });
+                    }));
                     DeliveryStatus::Delivered
                 } else {
                     DeliveryStatus::Unreachable

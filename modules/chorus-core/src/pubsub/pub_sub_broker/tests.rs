@@ -6,8 +6,8 @@ use proptest::prelude::*;
 
 use super::PubSubBroker;
 use crate::pubsub::{
-    BatchMessage, DeliveryAck, DeliveryBatch, DeliveryStatus, GroupCompletion, PubSub,
-    PubSubConfig, PubSubEvent, PubSubMessage, PubSubOutput, PublishAck, PublishRejection,
+    BatchMessage, DeliveryAck, DeliveryBatch, DeliveryStatus, GroupCompletion, LocalDelivery,
+    PubSub, PubSubConfig, PubSubEvent, PubSubMessage, PubSubOutput, PublishAck, PublishRejection,
     RemovalReason, RequeueReason, SubscriberId, SubscriberStatus,
 };
 use crate::topology::MemberId;
@@ -87,13 +87,13 @@ impl Net {
                 for out in self.brokers[i].drain_outputs() {
                     match out {
                         PubSubOutput::Send { to, message } => sent.push((i, to, message)),
-                        PubSubOutput::Deliver {
+                        PubSubOutput::Deliver(LocalDelivery {
                             subscriber,
                             message_id,
                             publisher,
                             group,
                             ..
-                        } => {
+                        }) => {
                             self.got.push(Got {
                                 node: i,
                                 subscriber,
