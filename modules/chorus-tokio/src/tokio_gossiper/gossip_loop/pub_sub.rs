@@ -18,8 +18,11 @@ impl Running {
         };
         let (started, generation) = lock(&link.shared).switch();
         let node = &mut self.attached.node;
-        let restarted = generation != self.attached.pub_sub_generation;
+        // A node attached since the last start runs its broker as the component says.
+        let fresh = self.attached.pub_sub_generation == 0;
+        let restarted = generation != self.attached.pub_sub_generation && !fresh;
         if node.pub_sub_running() == started && !restarted {
+            self.attached.pub_sub_generation = generation;
             return;
         }
         self.attached.pub_sub_generation = generation;
