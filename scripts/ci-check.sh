@@ -55,7 +55,11 @@ run_tests() {
 run_samples() {
     cargo run --profile ci -q -p cluster_extension_no_std &&
         # The demo cluster: three nodes on loopback; it fails (non-zero) if a step stalls.
-        cargo run --profile ci -q -p cluster_extension_tokio -- demo
+        cargo run --profile ci -q -p cluster_extension_tokio -- demo &&
+        # The chorus-tokio examples: each ends within seconds, non-zero if it fails.
+        cargo run --profile ci -q -p chorus-tokio --example two_nodes_broadcast &&
+        cargo run --profile ci -q -p chorus-tokio --example worker_group &&
+        cargo run --profile ci -q -p chorus-tokio --example actor_loop
 }
 
 build_benches() {

@@ -12,6 +12,7 @@ extern crate alloc;
 
 pub mod cluster;
 pub mod consensus;
+pub mod duration_text;
 pub mod event_stream;
 pub mod gossip;
 pub mod membership;

@@ -19,7 +19,7 @@ use crate::gossip::{
     GossipKeyValue, GossipMessage, GossipMetrics, GossipNode, GossipOutput, GossiperError,
     reserved_keys,
 };
-use crate::pubsub::{PubSubBroker, PubSubMessage, PubSubOutput};
+use crate::pubsub::{FrameRefusal, PubSubBroker, PubSubEvent, PubSubMessage, PubSubOutput};
 use crate::topology::{ClusterTopology, MemberId};
 use crate::wire::Frame;
 
@@ -84,6 +84,12 @@ impl Node {
         self.gossip.metrics()
     }
 
+    /// Replaces the seed addresses the gossip node contacts while it knows no peer and in
+    /// its seed probes (see [`GossipNode::set_seeds`]).
+    pub fn set_seeds(&mut self, seeds: Vec<alloc::string::String>) {
+        self.gossip.set_seeds(seeds);
+    }
+
     /// When the driver should call [`tick`](Self::tick) next.
     pub fn next_round_at(&self) -> u64 {
         self.gossip.next_round_at()
@@ -133,8 +139,37 @@ impl Node {
 
     /// Handles a pub/sub message from `from`, the member the connection's handshake
     /// established. A node without pub/sub ignores it (the publisher times out).
+    ///
+    /// Refused, with `PubSubEvent::FrameRefused`: a message from a member this node has
+    /// never heard of through gossip (a member joining is heard of before its first
+    /// batch: it gossips before it publishes), and a batch carrying a payload over this
+    /// node's `max_payload_bytes` (the receiver checks the limit itself, whatever the
+    /// publisher's settings). A refused batch is not acknowledged: its publisher times it
+    /// out.
     pub fn handle_pub_sub(&mut self, from: &MemberId, message: PubSubMessage, now: u64) {
-        if let Some(broker) = self.pub_sub.as_mut() {
+        let Some(broker) = self.pub_sub.as_mut() else {
+            return;
+        };
+        let known = self.gossip.topology().contains(from)
+            || self.gossip.store().state().member(from).is_some();
+        let max_payload = broker.config().max_payload_bytes;
+        let refusal = if !known {
+            Some(FrameRefusal::NotAMember)
+        } else if let PubSubMessage::Batch(batch) = &message
+            && batch.messages.iter().any(|m| m.payload.len() > max_payload)
+        {
+            Some(FrameRefusal::PayloadTooLarge)
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            self.outputs.push(NodeOutput::Event(ClusterEvent::PubSub(
+                PubSubEvent::FrameRefused {
+                    from: from.clone(),
+                    reason,
+                },
+            )));
+        } else {
             broker.handle(from, message, now);
             self.settle(now);
         }

@@ -13,7 +13,7 @@ mod handshake_refusal;
 mod tests;
 mod wire_error;
 
-pub use frame::Frame;
+pub use frame::{Frame, FrameKind};
 pub use handshake::Handshake;
 pub use handshake_refusal::HandshakeRefusal;
 pub use wire_error::WireError;

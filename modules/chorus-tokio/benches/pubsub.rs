@@ -179,7 +179,7 @@ async fn publish_all(
         let payloads = vec![vec![7u8; size]; n];
         match publisher.publish(topic, payloads).await? {
             PublishAck::Accepted { message_ids } => accepted += message_ids.len() as u64,
-            _ => rejected += 1,
+            PublishAck::Rejected { .. } => rejected += 1,
         }
     }
     Ok((accepted, rejected))

@@ -6,9 +6,11 @@ use chorus_core::cluster::{
 };
 use chorus_core::event_stream::EventStream;
 use chorus_core::gossip::{GossipConfig, GossiperError};
+use chorus_core::provider::ProviderError;
 use chorus_core::pubsub::PubSubConfig;
 use chorus_core::topology::MemberId;
 
+use crate::admin::AdminServer;
 use crate::transport::TransportConfig;
 use crate::{
     Cluster, LocalClusterProvider, LocalClusterProviderConfig, TokioGossiper, TokioPubSub,
@@ -20,15 +22,18 @@ const EVENT_REPLAY: usize = 256;
 
 /// Builds and starts a [`Cluster`] node.
 ///
-/// ```no_run
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let node = chorus_tokio::Cluster::builder()
 ///     .name("node-a")
-///     .bind("127.0.0.1:7000")
+///     .bind("127.0.0.1:0") // a free port; `127.0.0.1:7000` in production
+///     // A node with no live seed starts alone, and joins when one answers.
 ///     .seed("127.0.0.1:7001")
 ///     .cluster_name("orders")
 ///     .start()
 ///     .await?;
+/// println!("listening at {}", node.address());
 /// node.shutdown().await?;
 /// # Ok(()) }
 /// ```
@@ -49,6 +54,7 @@ pub struct ClusterBuilder {
     leave_timeout: Duration,
     event_buffer: usize,
     events: Option<EventStream<ClusterEvent>>,
+    admin_addr: Option<String>,
 }
 
 impl ClusterBuilder {
@@ -69,6 +75,7 @@ impl ClusterBuilder {
             leave_timeout: Duration::from_secs(2),
             event_buffer: 1_024,
             events: None,
+            admin_addr: None,
         }
     }
 
@@ -98,14 +105,17 @@ impl ClusterBuilder {
         self
     }
 
-    /// Adds a seed address to join through.
+    /// Adds a seed to join through: `IP:PORT`, or a DNS name `HOST:PORT`
+    /// (`chorus.default.svc:7000`) that stands for every address it resolves to, looked
+    /// up when the node starts and again while it is alone. A name that does not resolve
+    /// is logged as a warning and looked up again; the node starts anyway.
     #[must_use]
     pub fn seed(mut self, address: impl Into<String>) -> Self {
         self.seeds.push(address.into());
         self
     }
 
-    /// Adds seed addresses.
+    /// Adds seeds (each as [`seed`](Self::seed) takes it).
     #[must_use]
     pub fn seeds<I, S>(mut self, addresses: I) -> Self
     where
@@ -194,6 +204,67 @@ impl ClusterBuilder {
         self
     }
 
+    /// Serves the node's admin endpoint on `address` (HTTP: `/metrics` in the Prometheus
+    /// text format, `/members`, `/health`, `/topics`, `/info`); default: none. Use a
+    /// loopback address unless the network is trusted: the endpoint has no
+    /// authentication. Port 0 takes a free port ([`Cluster::admin_address`] tells which).
+    /// The address is bound before the node starts, so a taken one fails
+    /// [`start`](Self::start) with `bind ADDRESS failed` and starts nothing; the endpoint
+    /// stops with the node (shutdown, abort or the last handle dropped).
+    #[must_use]
+    pub fn admin_addr(mut self, address: impl Into<String>) -> Self {
+        self.admin_addr = Some(address.into());
+        self
+    }
+
+    /// Applies a whole configuration ([`NodeConfig`](crate::NodeConfig), e.g. read from a
+    /// `node.toml`): each of its settings replaces the builder's — an unset `name`,
+    /// `advertise` or `metrics_addr` (the [`admin_addr`](Self::admin_addr)) too, and its
+    /// `seeds` replace those added before. Call setters after `config` to override some.
+    /// The incarnation and the event stream are not part of it and stay as they are.
+    /// Check it first with [`NodeConfig::validate`](crate::NodeConfig::validate).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = chorus_tokio::NodeConfig::from_file("node.toml")?;
+    /// config.validate()?;
+    /// let node = chorus_tokio::Cluster::builder().config(config).start().await?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn config(mut self, config: crate::NodeConfig) -> Self {
+        // Destructured, so that a setting added to `NodeConfig` cannot be forgotten here.
+        let crate::NodeConfig {
+            name,
+            bind,
+            advertise,
+            seeds,
+            cluster_name,
+            kinds,
+            leave_timeout,
+            event_buffer,
+            subscription_buffer,
+            metrics_addr,
+            gossip,
+            transport,
+            pub_sub,
+        } = config;
+        self.name = name;
+        self.bind = bind;
+        self.advertise = advertise;
+        self.seeds = seeds;
+        self.cluster_name = cluster_name;
+        self.kinds = kinds;
+        self.leave_timeout = leave_timeout;
+        self.event_buffer = event_buffer;
+        self.subscription_buffer = subscription_buffer;
+        self.admin_addr = metrics_addr;
+        self.gossip = gossip;
+        self.transport = transport;
+        self.pub_sub = pub_sub;
+        self
+    }
+
     /// Publishes the node's events on `events` (default: a new stream that replays to late
     /// subscribers its last 256 lasting events and, kept apart so that traffic cannot push
     /// them out, its last 256 pub/sub and gossip events; see [`ClusterEvent::class`] and
@@ -209,17 +280,27 @@ impl ClusterBuilder {
     /// Must be called inside a Tokio runtime. On failure `StartupFailed` was published
     /// and the error says which step failed (`bind 127.0.0.1:7000 failed: address in use`).
     pub async fn start(self) -> Result<Cluster, ClusterError> {
-        let incarnation = self.incarnation.unwrap_or_else(now_millis);
-        let (name, bind, listener) = self.name_and_listener();
-        let member = MemberId::new(&name, incarnation);
         let events = self.events.clone().unwrap_or_else(|| {
             EventStream::with_replay_by_class(EVENT_REPLAY, EVENT_REPLAY, ClusterEvent::class)
         });
+        let admin = match self.admin_listener() {
+            Ok(admin) => admin,
+            Err(reason) => {
+                events.publish(ClusterEvent::StartupFailed {
+                    reason: reason.clone(),
+                });
+                return Err(reason);
+            }
+        };
+        let incarnation = self.incarnation.unwrap_or_else(now_millis);
+        let (name, bind, listener) = self.name_and_listener();
+        let member = MemberId::new(&name, incarnation);
         let pub_sub = TokioPubSub::new(self.pub_sub.clone())
             .with_subscription_buffer(self.subscription_buffer)
             .with_max_frame_bytes(self.transport.max_frame_bytes);
         let gossiper = TokioGossiper::new(self.gossip, events.clone()).with_pub_sub(&pub_sub);
         let gossip = gossiper.handle();
+        let snapshot = gossiper.snapshot();
         let provider = LocalClusterProvider::new(
             LocalClusterProviderConfig {
                 bind,
@@ -262,18 +343,40 @@ impl ClusterBuilder {
                 other => other,
             })
         })?;
-        Ok(Cluster::new(
+        let cluster = Cluster::new(
             extension,
             gossip,
             events,
             transport,
             self.leave_timeout,
             self.event_buffer,
-        ))
+            snapshot,
+        );
+        if let Some((address, listener)) = admin {
+            match AdminServer::serve(listener, cluster.downgrade()) {
+                Ok(server) => cluster.set_admin(server),
+                Err(e) => {
+                    let _ = cluster.clone().shutdown().await;
+                    return Err(admin_bind_failed(&address, &e));
+                }
+            }
+        }
+        Ok(cluster)
     }
 }
 
 impl ClusterBuilder {
+    /// The admin endpoint's listener, bound before anything starts.
+    fn admin_listener(&self) -> Result<Option<(String, std::net::TcpListener)>, ClusterError> {
+        let Some(address) = &self.admin_addr else {
+            return Ok(None);
+        };
+        match AdminServer::bind(address) {
+            Ok(listener) => Ok(Some((address.clone(), listener))),
+            Err(e) => Err(admin_bind_failed(address, &e)),
+        }
+    }
+
     /// The member name, the address the provider binds, and the listener bound already.
     ///
     /// Without a name, the node is named after the port it binds, which is only known
@@ -295,6 +398,14 @@ impl ClusterBuilder {
             Err(_) => (default_name(&self.bind), self.bind.clone(), None),
         }
     }
+}
+
+/// `bind ADDRESS failed: REASON (admin endpoint)`.
+fn admin_bind_failed(address: &str, error: &std::io::Error) -> ClusterError {
+    ClusterError::Provider(ProviderError::Bind {
+        address: address.to_string(),
+        reason: format!("{error} (admin endpoint)"),
+    })
 }
 
 fn now_millis() -> u64 {

@@ -21,6 +21,29 @@ mod tests;
 /// the whole buffer holds lasting events. Events come out in publish order, less the
 /// dropped ones. The stream ends when the node's event stream is gone; dropping it
 /// unsubscribes.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use chorus_tokio::core::cluster::ClusterEvent;
+/// use futures_util::StreamExt;
+///
+/// let node = chorus_tokio::Cluster::builder().start().await?;
+/// let mut events = node.events();
+/// // A new stream starts with the replay: the node's start is in it.
+/// while let Some(event) = events.next().await {
+///     match event {
+///         ClusterEvent::Startup { .. } => break,
+///         ClusterEvent::TopologyUpdated(topology) => {
+///             println!("{} member(s)", topology.members().len());
+///         }
+///         _ => {}
+///     }
+/// }
+/// assert_eq!(events.dropped(), 0);
+/// node.shutdown().await?;
+/// # Ok(()) }
+/// ```
 pub struct ClusterEvents {
     buffer: Arc<EventBuffer>,
     _subscription: Subscription<ClusterEvent>,

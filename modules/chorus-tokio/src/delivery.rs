@@ -14,6 +14,27 @@ use crate::{GossipHandle, NodeError};
 /// therefore leaves its slot taken until the subscription ends (dropping the stream puts
 /// its unfinished messages back in the group's queue, for another instance). A broadcast
 /// delivery needs no completion.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use futures_util::StreamExt;
+///
+/// let node = chorus_tokio::Cluster::builder().start().await?;
+/// let mut jobs = node.subscribe_group("jobs", "workers", 1).await?;
+/// assert!(node.publish_one("jobs", "resize 42").await?.is_accepted());
+/// let job = jobs.next().await.ok_or("the stream ended")?;
+/// assert_eq!(job.group.as_deref(), Some("workers"));
+/// println!(
+///     "{} from {} (message {})",
+///     String::from_utf8_lossy(&job.payload),
+///     job.publisher,
+///     job.message_id
+/// );
+/// job.complete().await?; // the instance may take the next job
+/// node.shutdown().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Delivery {
     /// The topic.

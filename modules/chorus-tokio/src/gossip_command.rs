@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use chorus_core::consensus::{ConsensusCheck, ConsensusHandle};
-use chorus_core::gossip::{GossipMetrics, GossipNode, GossiperError};
-use chorus_core::pubsub::{PubSubError, PublishAck, SubscriberId, Subscription, TopicMetrics};
+use chorus_core::gossip::{GossipNode, GossiperError};
+use chorus_core::pubsub::{PubSubError, PublishAck, SubscriberId, Subscription};
 use chorus_core::topology::MemberId;
 use tokio::sync::{mpsc, oneshot};
 
@@ -51,11 +51,12 @@ pub(crate) enum GossipCommand {
     TopologyConsensus {
         reply: Reply<Option<u64>>,
     },
-    Metrics {
-        reply: Reply<GossipMetrics>,
-    },
     Transport {
         reply: Reply<TokioTcpTransport>,
+    },
+    /// Replace the node's seed addresses with what the seed names resolve to now.
+    SetSeeds {
+        seeds: Vec<String>,
     },
     /// Leave gracefully; the reply comes once every peer acknowledged, or after `timeout`
     /// with the peers that did not.
@@ -96,9 +97,8 @@ pub(crate) enum GossipCommand {
         topic: String,
         reply: Reply<Vec<Subscription>>,
     },
-    /// The broker's counters of a topic.
-    TopicMetrics {
-        topic: String,
-        reply: Reply<TopicMetrics>,
+    /// Every subscription of the registry, sorted by topic, member and subscriber.
+    AllSubscriptions {
+        reply: Reply<Vec<Subscription>>,
     },
 }

@@ -2,8 +2,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chorus_core::consensus::{ConsensusCheck, ConsensusHandle};
-use chorus_core::gossip::{GossipMetrics, GossipNode, GossiperError};
-use chorus_core::pubsub::{PubSubError, PublishAck, SubscriberId, Subscription, TopicMetrics};
+use chorus_core::gossip::{GossipNode, GossiperError};
+use chorus_core::pubsub::{PubSubError, PublishAck, SubscriberId, Subscription};
 use chorus_core::topology::MemberId;
 use tokio::sync::{mpsc, oneshot};
 
@@ -117,14 +117,18 @@ impl GossipHandle {
             .await
     }
 
-    /// The gossip counters.
-    pub(crate) async fn metrics(&self) -> Result<GossipMetrics, GossiperError> {
-        self.ask(|reply| GossipCommand::Metrics { reply }).await
-    }
-
     /// The transport the loop sends with (once attached).
     pub(crate) async fn transport(&self) -> Result<TokioTcpTransport, GossiperError> {
         self.ask(|reply| GossipCommand::Transport { reply }).await
+    }
+
+    /// Replaces the node's seed addresses (what its seed names resolve to now); false
+    /// when the loop does not serve.
+    pub(crate) async fn set_seeds(&self, seeds: Vec<String>) -> bool {
+        self.sender()
+            .send(GossipCommand::SetSeeds { seeds })
+            .await
+            .is_ok()
     }
 
     /// Leaves the cluster gracefully: writes the left key and sends it to every live
@@ -248,10 +252,10 @@ impl GossipHandle {
             .await
     }
 
-    /// This node's pub/sub counters of `topic`.
-    pub(crate) async fn topic_metrics(&self, topic: &str) -> Result<TopicMetrics, NodeError> {
-        let topic = topic.to_string();
-        self.ask_pub_sub(|reply| GossipCommand::TopicMetrics { topic, reply })
+    /// Every subscription in this node's registry, sorted by topic, member and
+    /// subscriber.
+    pub(crate) async fn all_subscriptions(&self) -> Result<Vec<Subscription>, NodeError> {
+        self.ask_pub_sub(|reply| GossipCommand::AllSubscriptions { reply })
             .await
     }
 }

@@ -2,15 +2,19 @@
 mod tests;
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use chorus_core::cluster::ClusterEvent;
 use chorus_core::event_stream::EventStream;
 use chorus_core::gossip::GossipNode;
 use chorus_core::provider::{ClusterProvider, ProviderError};
 use chorus_core::topology::Member;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::LocalClusterProviderConfig;
 use crate::gossip_handle::GossipHandle;
+use crate::seed_resolver::{self, SeedLookup, SeedResolver, SystemLookup};
 use crate::transport::{TokioTcpTransport, TransportError};
 
 /// The provider of a real node: when started it binds its address, creates the
@@ -21,6 +25,13 @@ use crate::transport::{TokioTcpTransport, TransportError};
 /// A bind failure (address in use, say) fails `start` with `ProviderError::Bind`, which
 /// makes `ClusterCore` publish `StartupFailed` with the reason; so does a wildcard bind
 /// (`0.0.0.0:7000`) without an advertised address, with `ProviderError::Config`.
+///
+/// Seeds are `IP:PORT` addresses, used as given, or `HOST:PORT` names
+/// (`chorus.default.svc:7000`), which a task of the provider looks up when it starts and
+/// again while the node is alone (see [`SeedResolver::run`]): the node contacts every
+/// address a name resolves to, so a headless service or a round-robin DNS record serves
+/// as the seed list. A name that does not resolve is logged as a warning, once per
+/// distinct error, and looked up again; the node starts anyway.
 ///
 /// Stopping closes the transport at once. The graceful leave is not part of `stop`:
 /// `ClusterProvider::stop` is synchronous and runs under the `ClusterCore` lock, where
@@ -37,6 +48,10 @@ pub(crate) struct LocalClusterProvider {
     transport: Option<TokioTcpTransport>,
     /// A listener bound by the caller, used by the next start instead of binding.
     listener: Option<std::net::TcpListener>,
+    /// How seed names are looked up.
+    seed_lookup: Arc<dyn SeedLookup>,
+    /// The task looking the seed names up while started (none without names).
+    seed_task: Option<JoinHandle<()>>,
 }
 
 impl LocalClusterProvider {
@@ -52,6 +67,39 @@ impl LocalClusterProvider {
             events,
             transport: None,
             listener: None,
+            seed_lookup: Arc::new(SystemLookup),
+            seed_task: None,
+        }
+    }
+
+    /// Looks seed names up with `lookup` instead of the system's resolver.
+    #[cfg(test)]
+    #[must_use]
+    pub(crate) fn with_seed_lookup(mut self, lookup: Arc<dyn SeedLookup>) -> Self {
+        self.seed_lookup = lookup;
+        self
+    }
+
+    /// Starts looking the seed names up, if there are any, in a task of its own: `start`
+    /// runs under the core's lock, where a lookup must not block.
+    fn resolve_seeds(&mut self, resolver: SeedResolver, given: Vec<String>) {
+        if !resolver.has_names() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // Not reached: the transport that was just bound needs the runtime too.
+            tracing::warn!("outside a Tokio runtime: seed names are not looked up");
+            return;
+        };
+        let span = tracing::info_span!("seeds", member = %self.config.member);
+        let interval = seed_resolver::alone_interval(self.config.gossip.gossip_interval_ms);
+        let task = resolver.run(given, self.gossip.clone(), self.events.clone(), interval);
+        self.seed_task = Some(runtime.spawn(task.instrument(span)));
+    }
+
+    fn stop_resolving_seeds(&mut self) {
+        if let Some(task) = self.seed_task.take() {
+            task.abort();
         }
     }
 
@@ -137,19 +185,16 @@ impl ClusterProvider for LocalClusterProvider {
         }
         let member = Member::new(config.member.clone(), transport.advertised_address())
             .with_kinds(config.kinds.iter().cloned());
-        let node = GossipNode::new(
-            member,
-            config.seeds.clone(),
-            config.gossip,
-            config.rng_seed,
-            0,
-        )
-        .map_err(|e| {
-            transport.close();
-            ProviderError::Config {
-                reason: e.to_string(),
-            }
-        })?;
+        // The names are looked up once the node runs; it starts with the addresses.
+        let resolver = SeedResolver::new(&config.seeds, Arc::clone(&self.seed_lookup));
+        let seeds = resolver.addresses();
+        let node = GossipNode::new(member, seeds.clone(), config.gossip, config.rng_seed, 0)
+            .map_err(|e| {
+                transport.close();
+                ProviderError::Config {
+                    reason: e.to_string(),
+                }
+            })?;
         if let Err(e) = self.gossip.attach(node, transport.clone(), inbound) {
             transport.close();
             return Err(ProviderError::Config {
@@ -157,11 +202,13 @@ impl ClusterProvider for LocalClusterProvider {
             });
         }
         self.transport = Some(transport);
+        self.resolve_seeds(resolver, seeds);
         Ok(())
     }
 
     fn stop(&mut self) -> Result<(), ProviderError> {
         let transport = self.transport.take().ok_or(ProviderError::NotStarted)?;
+        self.stop_resolving_seeds();
         transport.close();
         Ok(())
     }
@@ -169,6 +216,7 @@ impl ClusterProvider for LocalClusterProvider {
 
 impl Drop for LocalClusterProvider {
     fn drop(&mut self) {
+        self.stop_resolving_seeds();
         if let Some(transport) = self.transport.take() {
             transport.close();
         }

@@ -6,6 +6,24 @@ use chorus_core::pubsub::PubSubError;
 use chorus_core::topology::MemberId;
 
 /// Why a call on a running [`Cluster`](crate::Cluster) failed.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use chorus_tokio::NodeError;
+/// use chorus_tokio::core::pubsub::PubSubError;
+///
+/// let node = chorus_tokio::Cluster::builder().start().await?;
+/// let late = node.clone();
+/// node.shutdown().await?;
+/// match late.subscribe("news").await {
+///     // The message says what happened: "pub/sub: the node does not run (…)".
+///     Err(e @ NodeError::PubSub(PubSubError::NotStarted)) => println!("{e}"),
+///     Err(other) => return Err(other.into()),
+///     Ok(_) => return Err("a stopped node took a subscription".into()),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NodeError {

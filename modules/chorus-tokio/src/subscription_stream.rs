@@ -25,6 +25,27 @@ use crate::{Delivery, GossipHandle, NodeError};
 /// the change at once; a group instance's unfinished messages go back to its group's
 /// queue, for another instance); [`unsubscribe`](Self::unsubscribe) does the same and
 /// waits until the node took it in.
+///
+/// ```
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use futures_util::StreamExt;
+///
+/// let node = chorus_tokio::Cluster::builder().start().await?;
+/// let mut news = node.subscribe("news").await?;
+/// let ack = node
+///     .publish("news", vec![b"first".to_vec(), b"second".to_vec()])
+///     .await?;
+/// assert!(ack.is_accepted());
+/// for expected in [&b"first"[..], b"second"] {
+///     let delivery = news.next().await.ok_or("the stream ended")?;
+///     assert_eq!(&delivery.payload[..], expected);
+/// }
+/// assert_eq!((news.topic(), news.group(), news.dropped()), ("news", None, 0));
+/// news.unsubscribe().await?;
+/// node.shutdown().await?;
+/// # Ok(()) }
+/// ```
 pub struct SubscriptionStream {
     receiver: mpsc::UnboundedReceiver<Delivery>,
     counters: Arc<SinkCounters>,

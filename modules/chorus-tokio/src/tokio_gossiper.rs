@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use self::gossip_loop::Attached;
 use crate::gossip_command::GossipCommand;
 use crate::gossip_handle::GossipHandle;
+use crate::node_snapshot::NodeSnapshot;
 use crate::tokio_pub_sub::{PubSubLink, TokioPubSub};
 
 /// Commands waiting for the gossip loop.
@@ -42,6 +43,8 @@ pub(crate) struct TokioGossiper {
     commands: Arc<Mutex<mpsc::Sender<GossipCommand>>>,
     pending: Option<mpsc::Receiver<GossipCommand>>,
     pub_sub: Option<PubSubLink>,
+    /// What the loop publishes about the node (see [`NodeSnapshot`]).
+    snapshot: NodeSnapshot,
     running: Option<(CancellationToken, JoinHandle<Option<Attached>>)>,
     /// The loop of the last stop, which hands its node back when it ends.
     stopped: Option<JoinHandle<Option<Attached>>>,
@@ -57,6 +60,7 @@ impl TokioGossiper {
             commands: Arc::new(Mutex::new(sender)),
             pending: Some(receiver),
             pub_sub: None,
+            snapshot: NodeSnapshot::default(),
             running: None,
             stopped: None,
         }
@@ -72,6 +76,11 @@ impl TokioGossiper {
     /// A handle to talk to the loop.
     pub(crate) fn handle(&self) -> GossipHandle {
         GossipHandle::new(Arc::clone(&self.commands))
+    }
+
+    /// What the loop publishes about the node, for readers that do not wait for it.
+    pub(crate) fn snapshot(&self) -> NodeSnapshot {
+        self.snapshot.clone()
     }
 
     /// Whether the loop runs.
@@ -103,6 +112,7 @@ impl Gossiper for TokioGossiper {
             cancel.clone(),
             self.config,
             self.pub_sub.clone(),
+            self.snapshot.clone(),
         ));
         self.running = Some((cancel, task));
         Ok(())

@@ -3,7 +3,12 @@
 //! ```text
 //! cluster_extension_tokio node --name a --bind 127.0.0.1:7000 [--advertise HOST[:PORT]] [--seed 127.0.0.1:7001]... [--cluster NAME] [--subscribe TOPIC]... [--json]
 //! cluster_extension_tokio demo
+//! cluster_extension_tokio members|info|topics [--admin HOST:PORT] [--json]
 //! ```
+//!
+//! `members`, `info` and `topics` ask a running node's admin endpoint (`node
+//! --metrics-addr HOST:PORT`; default 127.0.0.1:9100) and print aligned columns, or the
+//! endpoint's JSON with `--json`; they exit 1 when the endpoint cannot be reached.
 //!
 //! `node` runs until SIGINT or SIGTERM, then leaves the cluster gracefully and exits 0.
 //! With `--json` every cluster event is one JSON object per line on stdout; with
@@ -13,6 +18,7 @@
 //! Logs go to stderr, never stdout: `--log-level FILTER` if given, else `RUST_LOG`, else
 //! `info` (see [`log_filter`]).
 
+mod admin_client;
 mod demo;
 mod event_json;
 mod node;
@@ -44,6 +50,15 @@ enum Command {
     /// Run three nodes in this process: join, spread a key, publish to subscribers and a
     /// group, crash one, leave with another.
     Demo,
+    /// List a running node's members (its topology, then the members it blocked), from
+    /// its admin endpoint (`node --metrics-addr`), like `serf members`.
+    Members(admin_client::AdminArgs),
+    /// Show who a running node is and every counter and gauge it keeps, from its admin
+    /// endpoint.
+    Info(admin_client::AdminArgs),
+    /// List the subscriptions a running node knows, per topic and group, from its admin
+    /// endpoint.
+    Topics(admin_client::AdminArgs),
 }
 
 /// Checks a `--log-level` value: one that is no filter is a usage error.
@@ -103,5 +118,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Node(args) => runtime.block_on(node::run(args)),
         Command::Demo => runtime.block_on(demo::run()),
+        Command::Members(args) => admin_client::members(&args),
+        Command::Info(args) => admin_client::info(&args),
+        Command::Topics(args) => admin_client::topics(&args),
     }
 }

@@ -534,3 +534,190 @@ fn a_refused_handshake_and_a_decode_error_are_logged_on_stderr_and_stdout_stays_
     );
     assert!(events.iter().any(|e| e["event"] == "Shutdown"), "{out:?}");
 }
+
+/// Writes `text` to a file of this test run's temporary directory; its path.
+fn config_file(name: &str, text: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}.toml", std::process::id()));
+    std::fs::write(&path, text).expect("write the configuration file");
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn flags_override_the_config_file_and_a_bad_key_stops_the_node_with_status_2() {
+    let good = config_file(
+        "node-config-good",
+        "name = \"from-file\"\ncluster_name = \"filed\"\nseeds = [\"127.0.0.1:1\"]\n\n\
+         [gossip]\ngossip_interval = \"500ms\"\nheartbeat_expiration = \"4s\"\n",
+    );
+    let (code, stdout, stderr) = run_bounded(&[
+        "node",
+        "--config",
+        &good,
+        "--name",
+        "from-flag",
+        "--seed",
+        "127.0.0.1:2",
+        "--print-config",
+    ]);
+    let printed = String::from_utf8(stdout).unwrap();
+    assert_eq!(code, Some(0), "{}", String::from_utf8_lossy(&stderr));
+    let lines: Vec<&str> = printed.lines().collect();
+    // The flags won; what they did not name is the file's; the rest, the defaults.
+    assert!(lines.contains(&"name = \"from-flag\""), "{printed}");
+    assert!(lines.contains(&"cluster_name = \"filed\""), "{printed}");
+    assert!(lines.contains(&"gossip_interval = \"500ms\""), "{printed}");
+    assert!(lines.contains(&"fan_out = 1"), "{printed}");
+    assert!(printed.contains("\"127.0.0.1:2\""), "{printed}");
+    assert!(
+        !printed.contains("127.0.0.1:1\""),
+        "--seed replaces the file's seeds: {printed}"
+    );
+    assert!(!printed.contains("from-file"), "{printed}");
+    chorus_tokio::NodeConfig::from_toml(&printed).expect("the printout reads back");
+
+    let bad = config_file(
+        "node-config-bad",
+        "name = \"x\"\n\n[gossip]\ngossip_intervall = \"250ms\"\n",
+    );
+    let (code, stdout, stderr) = run_bounded(&["node", "--config", &bad, "--json"]);
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("gossip.gossip_intervall"), "{stderr}");
+    assert!(
+        stderr.contains(&bad),
+        "the message names the file: {stderr}"
+    );
+    assert!(stdout.is_empty(), "the node did not start: {stdout:?}");
+
+    let duration = config_file(
+        "node-config-duration",
+        "[transport]\nconnect_timeout = \"2 parsecs\"\n",
+    );
+    let (code, _, stderr) = run_bounded(&["node", "--config", &duration, "--print-config"]);
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("transport.connect_timeout"), "{stderr}");
+
+    let (code, stdout, stderr) = run_bounded(&["node", "--config", "/nonexistent/node.toml"]);
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("/nonexistent/node.toml"), "{stderr}");
+    assert!(stdout.is_empty());
+
+    for path in [good, bad, duration] {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// A GET on a node process's admin endpoint: its status and body, `None` while nothing
+/// answers.
+fn http_get(address: &str, path: &str) -> Option<(u16, String)> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    let mut response = agent.get(format!("http://{address}{path}")).call().ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.body_mut().read_to_string().ok()?))
+}
+
+/// The value of the unlabelled sample `name` in a Prometheus text body.
+fn prometheus_sample(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// The `name#incarnation` of every member a `/members` body lists.
+fn listed_members(body: &Value) -> std::collections::BTreeSet<String> {
+    body["members"]
+        .as_array()
+        .expect("a members array")
+        .iter()
+        .map(|m| format!("{}#{}", m["name"].as_str().unwrap(), m["incarnation"]))
+        .collect()
+}
+
+#[test]
+fn a_node_with_metrics_addr_serves_its_admin_endpoint_and_the_members_command_reads_it() {
+    let admin = {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        free.local_addr().unwrap().to_string()
+    };
+    let mut a = Node::spawn_with("a", &[], &["--metrics-addr", &admin]);
+    let seed = vec![a.address()];
+    let mut b = Node::spawn("b", &seed);
+    a.wait_for("a topology of two", topology_with(2));
+    b.wait_for("a topology of two", topology_with(2));
+
+    // /metrics: two members, and byte counters that move between two scrapes.
+    let scrape = || http_get(&admin, "/metrics").filter(|(status, _)| *status == 200);
+    let deadline = Instant::now() + LIMIT;
+    let first = loop {
+        match scrape() {
+            Some((_, text)) if prometheus_sample(&text, "chorus_members") == Some(2) => break text,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            other => panic!("no scrape with two members within {LIMIT:?}: {other:?}"),
+        }
+    };
+    let sent = prometheus_sample(&first, "chorus_bytes_sent_total{kind=\"gossip\"}").unwrap();
+    let received =
+        prometheus_sample(&first, "chorus_bytes_received_total{kind=\"gossip\"}").unwrap();
+    let moved = loop {
+        let (_, text) = scrape().expect("the endpoint still answers");
+        let now_sent =
+            prometheus_sample(&text, "chorus_bytes_sent_total{kind=\"gossip\"}").unwrap();
+        let now_received =
+            prometheus_sample(&text, "chorus_bytes_received_total{kind=\"gossip\"}").unwrap();
+        if now_sent > sent && now_received > received {
+            break true;
+        }
+        if Instant::now() >= deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(moved, "gossip moves the byte counters between scrapes");
+
+    // /members and /health.
+    let (status, body) = http_get(&admin, "/members").unwrap();
+    assert_eq!(status, 200);
+    let members: Value = serde_json::from_str(&body).unwrap();
+    let listed = listed_members(&members);
+    let names: Vec<String> = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, vec!["a".to_string(), "b".to_string()], "{body}");
+    let (status, health) = http_get(&admin, "/health").unwrap();
+    assert_eq!(status, 200, "{health}");
+
+    // The CLI reads the same members from the same endpoint.
+    let (code, stdout, stderr) = run_bounded(&["members", "--admin", &admin, "--json"]);
+    assert_eq!(code, Some(0), "{}", String::from_utf8_lossy(&stderr));
+    let printed: Value = serde_json::from_slice(&stdout).expect("members --json prints JSON");
+    assert_eq!(listed_members(&printed), listed);
+    let (code, stdout, _) = run_bounded(&["members", "--admin", &admin]);
+    assert_eq!(code, Some(0));
+    let table = String::from_utf8(stdout).unwrap();
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 3, "a header and two members: {table}");
+    assert!(
+        rows[1].starts_with("a (self)") && rows[2].starts_with('b'),
+        "{table}"
+    );
+    assert!(rows.iter().skip(1).all(|r| r.contains("alive")), "{table}");
+
+    // Nothing listening: the command says so and fails.
+    drop(a);
+    let (code, _, stderr) = run_bounded(&["members", "--admin", &admin]);
+    assert_eq!(code, Some(1));
+    assert!(
+        String::from_utf8_lossy(&stderr).contains("cannot reach the admin endpoint"),
+        "{}",
+        String::from_utf8_lossy(&stderr)
+    );
+}

@@ -2,13 +2,28 @@ use super::{DeltaLimits, GossipConfigError};
 
 /// Settings of the gossip protocol. Every bound is here, with a default and a validation
 /// rule; `docs/operations.md` explains how detection time and bandwidth follow from them.
+///
+/// With the `serde` feature it reads and writes as a table whose keys are the field names,
+/// every one optional (its default) and an unknown one an error; the durations drop their
+/// `_ms` and are written for people: `gossip_interval = "250ms"`, `heartbeat_expiration =
+/// "2s"` (see [`duration_text`](crate::duration_text); a bare integer is milliseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct GossipConfig {
     /// Time between two push-pull rounds (default 250 ms). Each round sends a digest to
     /// `fan_out` peers; shorter rounds detect and repair faster and cost more bytes.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "gossip_interval", with = "crate::duration_text")
+    )]
     pub gossip_interval_ms: u64,
     /// A request without a response after this long is counted as timed out (default
     /// 1,000 ms). Must stay below `heartbeat_expiration_ms`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "request_timeout", with = "crate::duration_text")
+    )]
     pub request_timeout_ms: u64,
     /// Peers contacted per round (default 1). Each round every node also answers about
     /// as many requests, so news about heartbeats reaches about three times as many nodes
@@ -31,16 +46,28 @@ pub struct GossipConfig {
     /// `max_bytes_per_message`, which leaves room for the digest beside it.
     pub max_write_bytes: usize,
     /// Time between two increments of the local heartbeat (default 250 ms).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "heartbeat_interval", with = "crate::duration_text")
+    )]
     pub heartbeat_interval_ms: u64,
     /// A member whose heartbeat has not risen for this long is blocked (default 2,000 ms).
     /// Must be at least [`GossipConfig::MIN_EXPIRATION_INTERVALS`] heartbeat intervals and
     /// gossip intervals.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "heartbeat_expiration", with = "crate::duration_text")
+    )]
     pub heartbeat_expiration_ms: u64,
     /// Every this many rounds, one seed that is not a live member is contacted, so that
     /// both sides of a healed partition find each other again (default 8; 0 turns it off).
     pub seed_probe_rounds: u32,
     /// A blocked member id is remembered (and refused) for this long after it was blocked,
     /// then forgotten, which bounds the blocked list (default 10 minutes).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "blocked_retention", with = "crate::duration_text")
+    )]
     pub blocked_retention_ms: u64,
     /// Whether a node that learns it is blocked — a peer refuses it, or its peers see
     /// as alive the members it blocked — rejoins under a new incarnation (default true).

@@ -211,6 +211,13 @@ impl GossipNode {
         &self.seeds
     }
 
+    /// Replaces the seed addresses: the driver hands over what the seed names it was
+    /// given resolve to now (a DNS name can stand for several nodes, and for other ones
+    /// later). The next rounds contact the new seeds; peers and membership stay as they are.
+    pub fn set_seeds(&mut self, seeds: Vec<String>) {
+        self.seeds = seeds;
+    }
+
     /// The replicated state.
     pub fn store(&self) -> &GossipStateStore {
         &self.store

@@ -355,3 +355,56 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_batch_from_a_member_nobody_heard_of_or_with_an_oversized_payload_is_refused() {
+    let mut net = Net::new(&["a", "b"]);
+    net.rounds(10);
+    let now = net.now;
+    let s = net.nodes[1].subscribe("news", None, 1, now).unwrap();
+    net.pump();
+    let batch = |from: &MemberId, payload: Vec<u8>| {
+        crate::pubsub::PubSubMessage::Batch(crate::pubsub::DeliveryBatch {
+            batch_id: 1,
+            from: from.clone(),
+            topic: "news".into(),
+            messages: vec![crate::pubsub::BatchMessage {
+                message_id: 1,
+                payload,
+                subscribers: vec![s.clone()],
+                group: None,
+            }],
+        })
+    };
+    let stranger = MemberId::new("stranger", 1);
+    net.nodes[1].handle_pub_sub(&stranger, batch(&stranger, vec![1]), now);
+    let member = net.nodes[0].member_id().clone();
+    let limit = PubSubConfig::new().max_payload_bytes;
+    net.nodes[1].handle_pub_sub(&member, batch(&member, vec![0; limit + 1]), now);
+    net.pump();
+    assert!(
+        net.delivered.is_empty(),
+        "nothing was handed to the subscriber"
+    );
+    let refused: Vec<(MemberId, crate::pubsub::FrameRefusal)> = net
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ClusterEvent::PubSub(PubSubEvent::FrameRefused { from, reason }) => {
+                Some((from.clone(), *reason))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (stranger, crate::pubsub::FrameRefusal::NotAMember),
+            (member.clone(), crate::pubsub::FrameRefusal::PayloadTooLarge)
+        ]
+    );
+    // The same member's batch within the limit is delivered.
+    net.nodes[1].handle_pub_sub(&member, batch(&member, vec![1; limit]), now);
+    net.pump();
+    assert_eq!(net.delivered.len(), 1);
+}

@@ -102,6 +102,11 @@ impl PubSubBroker {
         &self.me
     }
 
+    /// The settings.
+    pub fn config(&self) -> &PubSubConfig {
+        &self.config
+    }
+
     /// Whether the broker runs.
     pub fn is_started(&self) -> bool {
         self.started
@@ -117,9 +122,32 @@ impl PubSubBroker {
         self.groups.get(&(String::from(topic), String::from(group)))
     }
 
-    /// The counters of `topic`.
+    /// The counters of `topic`, with the depth of its group queues (`queued`) as it is
+    /// now.
     pub fn metrics(&self, topic: &str) -> TopicMetrics {
-        self.metrics.get(topic).copied().unwrap_or_default()
+        let mut metrics = self.metrics.get(topic).copied().unwrap_or_default();
+        metrics.queued = self
+            .groups
+            .range((String::from(topic), String::new())..)
+            .take_while(|((t, _), _)| t == topic)
+            .map(|(_, group)| group.queue_len() as u64)
+            .sum();
+        metrics
+    }
+
+    /// The counters of every topic with local activity, sorted by topic, with the depth
+    /// of its group queues (`queued`) as it is now.
+    pub fn all_metrics(&self) -> BTreeMap<String, TopicMetrics> {
+        let mut all = self.metrics.clone();
+        for ((topic, _), group) in &self.groups {
+            // Only local publishes fill a queue: topics peers merely subscribe to add
+            // nothing here.
+            let queued = group.queue_len() as u64;
+            if queued > 0 {
+                all.entry(topic.clone()).or_default().queued += queued;
+            }
+        }
+        all
     }
 
     /// Delivery batches waiting for their acknowledgement.

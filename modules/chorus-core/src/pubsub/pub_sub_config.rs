@@ -7,7 +7,14 @@ use super::PubSubConfigError;
 pub const BATCH_FRAME_MARGIN: usize = 64 * 1024;
 
 /// Settings of a node's pub/sub broker.
+///
+/// With the `serde` feature it reads and writes as a table whose keys are the field names,
+/// every one optional (its default) and an unknown one an error; `delivery_timeout_ms` is
+/// `delivery_timeout`, written for people (`"5s"`, see
+/// [`duration_text`](crate::duration_text)).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct PubSubConfig {
     /// Largest payload accepted, bytes (default 256 KiB).
     pub max_payload_bytes: usize,
@@ -16,6 +23,10 @@ pub struct PubSubConfig {
     /// Longest topic name, bytes (default 256).
     pub max_topic_bytes: usize,
     /// A delivery batch not acknowledged after this long reports `Timeout` (default 5 s).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "delivery_timeout", with = "crate::duration_text")
+    )]
     pub delivery_timeout_ms: u64,
     /// Encoded bytes of the messages of one delivery batch (default 512 KiB): the messages
     /// for one member are split into several batches above it, so that a batch fits the

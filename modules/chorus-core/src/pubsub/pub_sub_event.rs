@@ -1,6 +1,6 @@
 use alloc::string::String;
 
-use super::{DeliveryStatus, RemovalReason, RequeueReason, SubscriberId};
+use super::{DeliveryStatus, FrameRefusal, RemovalReason, RequeueReason, SubscriberId};
 use crate::topology::MemberId;
 
 /// What changes in pub/sub — subscriptions, groups, failures — observable on the
@@ -114,5 +114,14 @@ pub enum PubSubEvent {
         member: MemberId,
         /// The topic of the frame.
         topic: String,
+    },
+    /// A pub/sub frame from `from` was refused before the broker saw it (see
+    /// `Node::handle_pub_sub`): nothing of it was delivered, and a batch is not
+    /// acknowledged.
+    FrameRefused {
+        /// The member the connection authenticated as.
+        from: MemberId,
+        /// Why.
+        reason: FrameRefusal,
     },
 }

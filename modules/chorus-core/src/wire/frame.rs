@@ -63,4 +63,41 @@ impl Frame {
     pub fn version_of(bytes: &[u8]) -> Option<u8> {
         bytes.first().copied()
     }
+
+    /// What kind of frame `bytes` announce, read from the variant tag after the version
+    /// byte without decoding the rest (for per-kind traffic counters). Bytes that do not
+    /// name a known kind are [`FrameKind::Other`].
+    pub fn kind_of(bytes: &[u8]) -> FrameKind {
+        // postcard writes the variant index as a varint: one byte below 128.
+        match bytes.get(1) {
+            Some(0..=2) => FrameKind::Handshake,
+            Some(3) => FrameKind::Gossip,
+            Some(4) => FrameKind::PubSub,
+            _ => FrameKind::Other,
+        }
+    }
+
+    /// This frame's kind.
+    pub fn kind(&self) -> FrameKind {
+        match self {
+            Self::Handshake(_) | Self::HandshakeAccepted(_) | Self::HandshakeRefused(_) => {
+                FrameKind::Handshake
+            }
+            Self::Gossip(_) => FrameKind::Gossip,
+            Self::PubSub(_) => FrameKind::PubSub,
+        }
+    }
+}
+
+/// The kinds of traffic a frame carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameKind {
+    /// Opening or refusing a connection.
+    Handshake,
+    /// Gossip: membership and state.
+    Gossip,
+    /// Pub/sub delivery.
+    PubSub,
+    /// Bytes that name no known kind (they will not decode).
+    Other,
 }

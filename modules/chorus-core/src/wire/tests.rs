@@ -522,3 +522,22 @@ fn a_huge_claimed_length_ends_at_the_end_of_the_input() {
         ))
     );
 }
+
+#[test]
+fn the_kind_of_encoded_bytes_is_the_kind_of_the_frame() {
+    let frames = [
+        Frame::Gossip(crate::gossip::GossipMessage::Rejected(
+            crate::gossip::GossipRejected {
+                from: MemberId::new("a", 1),
+                blocked: MemberId::new("b", 1),
+                members: 3,
+            },
+        )),
+        Frame::HandshakeRefused(crate::wire::HandshakeRefusal::NoHandshake),
+    ];
+    for frame in frames {
+        assert_eq!(Frame::kind_of(&frame.encode()), frame.kind());
+    }
+    assert_eq!(Frame::kind_of(&[]), crate::wire::FrameKind::Other);
+    assert_eq!(Frame::kind_of(&[1, 99]), crate::wire::FrameKind::Other);
+}

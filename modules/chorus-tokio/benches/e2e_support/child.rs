@@ -69,7 +69,7 @@ pub(crate) async fn run(name: &str, cluster_name: &str, seed: Option<String>) ->
                 None => break,
             },
             _ = tick.tick() => {
-                let m = cluster.transport_metrics();
+                let m = cluster.metrics().transport;
                 println!("{}", json!({
                     "t": now_us(), "event": "metrics", "bytes_out": m.bytes_out,
                     "bytes_in": m.bytes_in, "rss_kib": rss_kib("self").unwrap_or_default(),

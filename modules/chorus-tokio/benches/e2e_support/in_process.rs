@@ -153,7 +153,7 @@ pub(crate) async fn run(n: usize, run: usize, idle_secs: u64) -> Result<Figures,
     tokio::time::sleep(Duration::from_secs(1)).await;
     let total = |nodes: &[Cluster]| {
         nodes.iter().fold((0u64, 0u64), |(o, i), c| {
-            let m = c.transport_metrics();
+            let m = c.metrics().transport;
             (o + m.bytes_out, i + m.bytes_in)
         })
     };

@@ -3,6 +3,7 @@
 
 mod pub_sub;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chorus_core::cluster::ClusterEvent;
@@ -18,6 +19,7 @@ use tracing::Instrument;
 
 use crate::NodeError;
 use crate::gossip_command::{GossipCommand, Reply};
+use crate::node_snapshot::{Heard, NodeSnapshot};
 use crate::tokio_pub_sub::PubSubLink;
 use crate::transport::{InboundFrame, InboundMessage, TokioTcpTransport};
 
@@ -33,6 +35,9 @@ pub(super) struct Attached {
     clock: Instant,
     /// The start of pub/sub the node follows (see `LocalSubscribers::switch`).
     pub_sub_generation: u64,
+    /// Broadcast deliveries dropped at a full subscriber buffer, per topic (topics with
+    /// a local subscriber only).
+    dropped: BTreeMap<String, u64>,
 }
 
 /// Runs the node until cancelled, then hands it back for a later start.
@@ -46,6 +51,7 @@ pub(super) async fn run(
     cancel: CancellationToken,
     config: GossipConfig,
     pub_sub: Option<PubSubLink>,
+    snapshot: NodeSnapshot,
 ) -> Option<Attached> {
     let resumed = match previous {
         // A stopped loop ends as soon as it sees its cancellation.
@@ -66,10 +72,13 @@ pub(super) async fn run(
         events,
         leave_waiters: Vec::new(),
         pub_sub,
+        snapshot,
+        snapshot_due: true,
     };
     async {
         running.follow_pub_sub();
         running.flush();
+        running.publish_snapshot(commands.len());
         running.serve(&mut commands, &cancel, config).await;
     }
     .instrument(span)
@@ -97,6 +106,7 @@ fn attach(
         inbound,
         clock: Instant::now(),
         pub_sub_generation: 0,
+        dropped: BTreeMap::new(),
     }
 }
 
@@ -161,6 +171,12 @@ struct Running {
     leave_waiters: Vec<LeaveWaiter>,
     /// The pub/sub component whose broker the node runs, if the gossiper was given one.
     pub_sub: Option<PubSubLink>,
+    /// What the loop publishes about the node for `Cluster::metrics` and the admin
+    /// endpoint.
+    snapshot: NodeSnapshot,
+    /// Whether something the snapshot shows changed outside a round (subscriptions, a
+    /// new node, pub/sub started or stopped).
+    snapshot_due: bool,
 }
 
 impl Running {
@@ -197,6 +213,7 @@ impl Running {
                 command = commands.recv() => Wake::Command(command),
             };
             self.follow_pub_sub();
+            let round = matches!(wake, Wake::Tick);
             match wake {
                 Wake::Cancelled | Wake::Inbound(None) | Wake::Command(None) => return,
                 Wake::Tick => {
@@ -228,7 +245,49 @@ impl Running {
             }
             self.flush();
             self.answer_leave_waiters();
+            if round || self.snapshot_due {
+                self.publish_snapshot(commands.len());
+            }
         }
+    }
+
+    /// Publishes the node's figures for the readers that do not wait for the loop: its
+    /// counters, its queues, and when each member of its topology last gave a sign of
+    /// life (its heartbeat rose).
+    fn publish_snapshot(&mut self, command_queue: usize) {
+        self.snapshot_due = false;
+        let node = &self.attached.node;
+        let mut topics = node
+            .pub_sub()
+            .map(chorus_core::pubsub::PubSubBroker::all_metrics)
+            .unwrap_or_default();
+        for (topic, dropped) in &self.attached.dropped {
+            topics.entry(topic.clone()).or_default().dropped = *dropped;
+        }
+        let at = Instant::now();
+        self.snapshot.update(|data| {
+            data.member = Some(node.member_id().clone());
+            data.gossip = node.gossip_metrics();
+            data.topics = topics;
+            data.pending_batches = node
+                .pub_sub()
+                .map_or(0, chorus_core::pubsub::PubSubBroker::pending_batches);
+            data.inbound_queue = self.attached.inbound.len();
+            data.command_queue = command_queue;
+            let topology = node.topology();
+            let store = node.gossip().store();
+            for member in topology.members() {
+                let heartbeat = store.heartbeat(member.id()).unwrap_or(0);
+                let heard = data
+                    .heard
+                    .entry(member.id().clone())
+                    .or_insert(Heard { heartbeat, at });
+                if heartbeat > heard.heartbeat {
+                    *heard = Heard { heartbeat, at };
+                }
+            }
+            data.heard.retain(|member, _| topology.contains(member));
+        });
     }
 
     /// Answers the callers of `leave`: every one once every peer acknowledged, and each
@@ -279,6 +338,7 @@ impl Running {
                 self.attached.transport.close();
                 self.attached = attach(*node, transport, inbound, self.pub_sub.as_ref());
                 self.follow_pub_sub();
+                self.snapshot_due = true;
             }
             GossipCommand::Set { key, value, reply } => {
                 let _ = reply.send(node.set(&key, &value, now));
@@ -301,18 +361,16 @@ impl Running {
             GossipCommand::TopologyConsensus { reply } => {
                 let _ = reply.send(node.topology_consensus());
             }
-            GossipCommand::Metrics { reply } => {
-                let _ = reply.send(node.gossip_metrics());
-            }
             GossipCommand::Transport { reply } => {
                 let _ = reply.send(self.attached.transport.clone());
             }
+            GossipCommand::SetSeeds { seeds } => node.set_seeds(seeds),
             command @ (GossipCommand::Subscribe { .. }
             | GossipCommand::Unsubscribe { .. }
             | GossipCommand::Publish { .. }
             | GossipCommand::Complete { .. }
             | GossipCommand::Subscriptions { .. }
-            | GossipCommand::TopicMetrics { .. }) => self.apply_pub_sub(command),
+            | GossipCommand::AllSubscriptions { .. }) => self.apply_pub_sub(command),
             GossipCommand::Leave { timeout, reply } => {
                 if !node.has_left()
                     && let Err(e) = node.leave(now)

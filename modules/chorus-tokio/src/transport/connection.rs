@@ -44,6 +44,7 @@ fn framed(stream: TcpStream, max_frame_bytes: usize) -> Connection {
 /// peer that stopped reading) or the transport closed: the connection must be dropped.
 async fn write(inner: &Inner, connection: &mut Connection, bytes: Bytes) -> bool {
     let len = bytes.len() as u64;
+    let kind_tag = bytes.get(..2).map(<[u8]>::to_vec).unwrap_or_default();
     let sent = tokio::select! {
         () = inner.cancel.cancelled() => return false,
         sent = tokio::time::timeout(inner.config.write_timeout, connection.send(bytes)) => sent,
@@ -52,6 +53,7 @@ async fn write(inner: &Inner, connection: &mut Connection, bytes: Bytes) -> bool
         Ok(Ok(())) => {
             Counters::add(&inner.counters.bytes_out, len + PREFIX);
             Counters::add(&inner.counters.frames_out, 1);
+            inner.counters.add_kind(&kind_tag, len + PREFIX, true);
             true
         }
         Ok(Err(error)) => {
@@ -77,6 +79,9 @@ async fn read(inner: &Inner, connection: &mut Connection) -> Option<Bytes> {
         Ok(bytes) => {
             Counters::add(&inner.counters.bytes_in, bytes.len() as u64 + PREFIX);
             Counters::add(&inner.counters.frames_in, 1);
+            inner
+                .counters
+                .add_kind(&bytes, bytes.len() as u64 + PREFIX, false);
             Some(bytes.freeze())
         }
         Err(error) => {

@@ -5,7 +5,12 @@ use chorus_core::wire::DEFAULT_MAX_FRAME_BYTES;
 use super::TransportError;
 
 /// Settings of the TCP transport.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// As a table of a configuration file (`[transport]` in `node.toml`) every key is optional
+/// (its default) and an unknown one an error; durations are written for people (`"2s"`,
+/// `"50ms"`, `"1m 30s"`: `humantime`'s forms).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TransportConfig {
     /// Frames above this many bytes are refused before any allocation and close their
     /// connection (default 1 MiB).
@@ -16,19 +21,25 @@ pub struct TransportConfig {
     /// queue slows the sending connection down.
     pub inbound_queue_capacity: usize,
     /// Time to establish a TCP connection (default 1 s).
+    #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
     /// Time for the peer to answer a handshake (default 2 s).
+    #[serde(with = "humantime_serde")]
     pub handshake_timeout: Duration,
     /// First delay before reconnecting after a failure (default 50 ms); it doubles up to
     /// `reconnect_backoff_max` (default 2 s), with jitter.
+    #[serde(with = "humantime_serde")]
     pub reconnect_backoff_min: Duration,
     /// Longest delay between reconnection attempts (default 2 s).
+    #[serde(with = "humantime_serde")]
     pub reconnect_backoff_max: Duration,
     /// An outbound connection with nothing to send for this long is closed (default 30 s).
+    #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
     /// A write to a peer that takes longer than this — the peer stopped reading and the
     /// socket buffers are full — drops the connection (default 2 s); the frame is lost
     /// and the next one reconnects with backoff. Counted in `write_timeouts`.
+    #[serde(with = "humantime_serde")]
     pub write_timeout: Duration,
 }
 

@@ -1,5 +1,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use chorus_core::wire::FrameKind;
+
 /// A snapshot of the transport's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TransportMetrics {
@@ -11,6 +13,15 @@ pub struct TransportMetrics {
     pub frames_out: u64,
     /// Frames read.
     pub frames_in: u64,
+    /// Of `bytes_out`, the bytes of gossip frames.
+    pub gossip_bytes_out: u64,
+    /// Of `bytes_out`, the bytes of pub/sub frames (the rest are handshakes).
+    pub pub_sub_bytes_out: u64,
+    /// Of `bytes_in`, the bytes of gossip frames.
+    pub gossip_bytes_in: u64,
+    /// Of `bytes_in`, the bytes of pub/sub frames (the rest are handshakes and frames
+    /// that named no kind).
+    pub pub_sub_bytes_in: u64,
     /// Outbound connections established (handshake accepted).
     pub connects: u64,
     /// Outbound connection attempts that failed (refused, timed out, reset).
@@ -40,6 +51,10 @@ pub(crate) struct Counters {
     pub(crate) bytes_in: AtomicU64,
     pub(crate) frames_out: AtomicU64,
     pub(crate) frames_in: AtomicU64,
+    pub(crate) gossip_bytes_out: AtomicU64,
+    pub(crate) pub_sub_bytes_out: AtomicU64,
+    pub(crate) gossip_bytes_in: AtomicU64,
+    pub(crate) pub_sub_bytes_in: AtomicU64,
     pub(crate) connects: AtomicU64,
     pub(crate) connect_failures: AtomicU64,
     pub(crate) accepts: AtomicU64,
@@ -56,6 +71,18 @@ impl Counters {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Counts `n` bytes of a frame whose encoded form is `frame`, by kind.
+    pub(crate) fn add_kind(&self, frame: &[u8], n: u64, outbound: bool) {
+        let counter = match (chorus_core::wire::Frame::kind_of(frame), outbound) {
+            (FrameKind::Gossip, true) => &self.gossip_bytes_out,
+            (FrameKind::PubSub, true) => &self.pub_sub_bytes_out,
+            (FrameKind::Gossip, false) => &self.gossip_bytes_in,
+            (FrameKind::PubSub, false) => &self.pub_sub_bytes_in,
+            _ => return,
+        };
+        Self::add(counter, n);
+    }
+
     pub(crate) fn snapshot(&self) -> TransportMetrics {
         let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
         TransportMetrics {
@@ -63,6 +90,10 @@ impl Counters {
             bytes_in: read(&self.bytes_in),
             frames_out: read(&self.frames_out),
             frames_in: read(&self.frames_in),
+            gossip_bytes_out: read(&self.gossip_bytes_out),
+            pub_sub_bytes_out: read(&self.pub_sub_bytes_out),
+            gossip_bytes_in: read(&self.gossip_bytes_in),
+            pub_sub_bytes_in: read(&self.pub_sub_bytes_in),
             connects: read(&self.connects),
             connect_failures: read(&self.connect_failures),
             accepts: read(&self.accepts),

@@ -811,3 +811,34 @@ fn peers_are_chosen_distinct_and_never_skipped_among_many_or_few_eligible() {
     // An absurd count is every eligible peer, with no overflow.
     assert_eq!(n.choose_peers(usize::MAX, odd).len(), 30);
 }
+
+#[test]
+fn new_seeds_are_contacted_from_the_next_round() {
+    let requests_to = |n: &mut GossipNode| -> Vec<String> {
+        n.drain_outputs()
+            .into_iter()
+            .filter_map(|o| match o {
+                GossipOutput::Send {
+                    to,
+                    message: GossipMessage::Request(_),
+                } => Some(to),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut n = node("b", &[]);
+    n.tick(250);
+    assert!(requests_to(&mut n).is_empty(), "no seed, no one to contact");
+    n.set_seeds(vec![addr("a")]);
+    assert_eq!(n.seeds(), [addr("a")]);
+    n.tick(500);
+    assert_eq!(requests_to(&mut n), [addr("a")]);
+}
+
+#[test]
+fn a_rejoin_at_the_largest_incarnation_does_not_wrap_to_zero() {
+    let member = Member::new(MemberId::new("max", u64::MAX), addr("max"));
+    let mut node = GossipNode::new(member, vec![addr("a")], config(), 3, 0).unwrap();
+    node.rejoin(None, 10);
+    assert_eq!(node.member_id().incarnation(), u64::MAX);
+}

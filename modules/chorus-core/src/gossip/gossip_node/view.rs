@@ -291,7 +291,8 @@ impl GossipNode {
     /// blocked) and its seeds as a new member.
     pub fn rejoin(&mut self, seed: Option<String>, now: u64) {
         let previous = self.member.id().clone();
-        let id = MemberId::new(previous.name(), previous.incarnation() + 1);
+        // Saturating: a node at the largest incarnation keeps it rather than wrap to 0.
+        let id = MemberId::new(previous.name(), previous.incarnation().saturating_add(1));
         #[cfg(feature = "tracing")]
         tracing::info!(
             %previous,

@@ -175,7 +175,11 @@ impl PubSubBroker {
             }
         }
         if delivered > 0 {
-            self.topic_metrics(&batch.topic).delivered += delivered;
+            let metrics = self.topic_metrics(&batch.topic);
+            metrics.delivered += delivered;
+            metrics
+                .latency
+                .record(now.saturating_sub(batch.sent_at), delivered);
         }
         self.fail_timed_out(&batch.topic, &batch.member, timed_out, now);
     }

@@ -1001,3 +1001,57 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn acknowledged_deliveries_are_counted_in_the_latency_histogram_and_queues_are_gauged() {
+    use crate::pubsub::LatencyHistogram;
+
+    let config = PubSubConfig {
+        group_queue_capacity: 4,
+        ..PubSubConfig::new()
+    };
+    let mut net = Net::new(2, &config);
+    net.sub(0, "t", "here", None, 1);
+    net.sub(1, "t", "there", None, 1);
+    net.live[1] = false; // its batch waits for a hand-made ack
+    net.now = 1_000;
+    assert!(net.publish(0, "t", 2).is_accepted());
+    let batch_id = *net.brokers[0].pending.keys().next().unwrap();
+    let m1 = net.id(1);
+    let statuses = (1..=2)
+        .map(|message_id| SubscriberStatus {
+            subscriber: SubscriberId::new("there"),
+            message_id,
+            status: DeliveryStatus::Delivered,
+        })
+        .collect();
+    let ack = PubSubMessage::Ack(DeliveryAck {
+        batch_id,
+        from: m1.clone(),
+        statuses,
+    });
+    net.brokers[0].handle(&m1, ack, 1_037);
+    let metrics = net.brokers[0].metrics("t");
+    assert_eq!(metrics.delivered, 4, "2 here and 2 there");
+    assert_eq!(metrics.latency.count(), metrics.delivered);
+    assert_eq!(metrics.latency.sum_ms(), 2 * 37);
+    let bucket = |ms: u64| {
+        let at = LatencyHistogram::BOUNDS_MS.iter().position(|b| *b == ms);
+        metrics.latency.counts()[at.unwrap()]
+    };
+    assert_eq!(bucket(1), 2, "the local deliveries took 0 ms");
+    assert_eq!(bucket(50), 2, "37 ms is at most 50 ms");
+
+    // A queue depth is a gauge: what waits now.
+    net.live[1] = true;
+    net.sub(1, "jobs", "w", Some("g"), 1);
+    assert!(
+        net.publish(0, "jobs", 3).is_accepted(),
+        "1 in flight, 2 queued"
+    );
+    assert_eq!(net.brokers[0].metrics("jobs").queued, 2);
+    let all = net.brokers[0].all_metrics();
+    assert_eq!(all["jobs"].queued, 2);
+    assert_eq!(all["t"].delivered, 4);
+    assert_eq!(all["t"].queued, 0);
+}

@@ -34,6 +34,7 @@ impl Running {
         if started && let Err(e) = node.start_pub_sub() {
             tracing::error!(error = %e, "pub/sub did not start");
         }
+        self.snapshot_due = true;
     }
 
     /// Hands a delivery to its local stream; returns the subscriber when its stream is
@@ -50,6 +51,7 @@ impl Running {
         match offered {
             Offered::Queued => None,
             Offered::Dropped => {
+                *self.attached.dropped.entry(topic.clone()).or_default() += 1;
                 tracing::debug!(%topic, %subscriber, %publisher, message_id, "subscriber buffer full: broadcast delivery dropped");
                 self.events
                     .publish(ClusterEvent::PubSub(PubSubEvent::DeliveryDropped {
@@ -95,6 +97,7 @@ impl Running {
                         let made = node.subscribe(&topic, group.as_deref(), max_in_flight, now);
                         if let Ok(subscriber) = &made {
                             lock(&link.shared).insert(subscriber.clone(), &topic, sink);
+                            self.snapshot_due = true;
                         }
                         made
                     }
@@ -111,6 +114,7 @@ impl Running {
                     if let Some(link) = self.pub_sub.as_ref() {
                         lock(&link.shared).remove(&subscriber);
                     }
+                    self.snapshot_due = true;
                     node.unsubscribe(&topic, &subscriber, now)
                 } else {
                     Err(PubSubError::NotStarted)
@@ -151,8 +155,12 @@ impl Running {
             GossipCommand::Subscriptions { topic, reply } => {
                 let _ = reply.send(node.subscriptions(&topic));
             }
-            GossipCommand::TopicMetrics { topic, reply } => {
-                let _ = reply.send(node.topic_metrics(&topic));
+            GossipCommand::AllSubscriptions { reply } => {
+                let all = node
+                    .pub_sub()
+                    .map(|b| b.registry().all().cloned().collect())
+                    .unwrap_or_default();
+                let _ = reply.send(all);
             }
             _ => {}
         }
