@@ -17,6 +17,7 @@ mod node_collector;
 #[cfg(test)]
 mod tests;
 mod topics_view;
+pub(crate) use node_collector::MAX_EXPORTED_TOPICS;
 
 use std::net::SocketAddr;
 use std::sync::{Mutex, PoisonError};
@@ -60,12 +61,13 @@ impl AdminServer {
     pub(crate) fn serve(
         listener: std::net::TcpListener,
         node: WeakCluster,
+        max_topics: usize,
     ) -> std::io::Result<Self> {
         let address = listener.local_addr()?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let cancel = CancellationToken::new();
         let stopped = cancel.clone();
-        let app = router(node);
+        let app = router(AdminState { node, max_topics });
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { stopped.cancelled().await })
@@ -122,14 +124,27 @@ impl Drop for AdminServer {
     }
 }
 
-fn router(node: WeakCluster) -> Router {
+/// What the handlers share: the node, and how many topics `/metrics` exports one by one.
+#[derive(Debug, Clone)]
+struct AdminState {
+    node: WeakCluster,
+    max_topics: usize,
+}
+
+impl axum::extract::FromRef<AdminState> for WeakCluster {
+    fn from_ref(state: &AdminState) -> Self {
+        state.node.clone()
+    }
+}
+
+fn router(state: AdminState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/members", get(members))
         .route("/health", get(health))
         .route("/topics", get(topics))
         .route("/info", get(info))
-        .with_state(node)
+        .with_state(state)
 }
 
 /// The answer once the node is gone (the endpoint is stopping with it).
@@ -142,11 +157,11 @@ fn health_of(node: &Cluster) -> HealthView {
     HealthView::new(node.is_running(), member.as_ref(), &node.topology())
 }
 
-async fn metrics(State(node): State<WeakCluster>) -> Response {
-    let Some(node) = node.upgrade() else {
+async fn metrics(State(state): State<AdminState>) -> Response {
+    let Some(node) = state.node.upgrade() else {
         return gone();
     };
-    match node_collector::encode(node.metrics()) {
+    match node_collector::encode(node.metrics(), state.max_topics) {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,

@@ -55,6 +55,7 @@ pub struct ClusterBuilder {
     event_buffer: usize,
     events: Option<EventStream<ClusterEvent>>,
     admin_addr: Option<String>,
+    metrics_max_topics: usize,
 }
 
 impl ClusterBuilder {
@@ -76,6 +77,7 @@ impl ClusterBuilder {
             event_buffer: 1_024,
             events: None,
             admin_addr: None,
+            metrics_max_topics: crate::admin::MAX_EXPORTED_TOPICS,
         }
     }
 
@@ -217,6 +219,15 @@ impl ClusterBuilder {
         self
     }
 
+    /// How many topics `/metrics` labels one by one (default 100; the first by name): the
+    /// others are summed under `topic="_other"`, so that the number of series stays
+    /// bounded whatever topics peers make this node deliver.
+    #[must_use]
+    pub fn metrics_max_topics(mut self, topics: usize) -> Self {
+        self.metrics_max_topics = topics;
+        self
+    }
+
     /// Applies a whole configuration ([`NodeConfig`](crate::NodeConfig), e.g. read from a
     /// `node.toml`): each of its settings replaces the builder's — an unset `name`,
     /// `advertise` or `metrics_addr` (the [`admin_addr`](Self::admin_addr)) too, and its
@@ -245,6 +256,7 @@ impl ClusterBuilder {
             event_buffer,
             subscription_buffer,
             metrics_addr,
+            metrics_max_topics,
             gossip,
             transport,
             pub_sub,
@@ -259,6 +271,7 @@ impl ClusterBuilder {
         self.event_buffer = event_buffer;
         self.subscription_buffer = subscription_buffer;
         self.admin_addr = metrics_addr;
+        self.metrics_max_topics = metrics_max_topics;
         self.gossip = gossip;
         self.transport = transport;
         self.pub_sub = pub_sub;
@@ -353,7 +366,7 @@ impl ClusterBuilder {
             snapshot,
         );
         if let Some((address, listener)) = admin {
-            match AdminServer::serve(listener, cluster.downgrade()) {
+            match AdminServer::serve(listener, cluster.downgrade(), self.metrics_max_topics) {
                 Ok(server) => cluster.set_admin(server),
                 Err(e) => {
                     let _ = cluster.clone().shutdown().await;

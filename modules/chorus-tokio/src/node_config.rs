@@ -71,6 +71,9 @@ pub struct NodeConfig {
     /// (default: none, no endpoint); see `ClusterBuilder::admin_addr`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_addr: Option<String>,
+    /// How many topics `/metrics` labels one by one (default 100); the others are summed
+    /// under `topic="_other"`.
+    pub metrics_max_topics: usize,
     /// Gossip settings, the `[gossip]` table.
     pub gossip: GossipConfig,
     /// Transport settings, the `[transport]` table.
@@ -93,6 +96,7 @@ impl NodeConfig {
             event_buffer: 1_024,
             subscription_buffer: DEFAULT_SUBSCRIPTION_BUFFER,
             metrics_addr: None,
+            metrics_max_topics: crate::admin::MAX_EXPORTED_TOPICS,
             gossip: GossipConfig::new(),
             transport: TransportConfig::new(),
             pub_sub: PubSubConfig::new(),

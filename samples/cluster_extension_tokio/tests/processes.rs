@@ -640,12 +640,18 @@ fn listed_members(body: &Value) -> std::collections::BTreeSet<String> {
 }
 
 #[test]
-fn a_node_with_metrics_addr_serves_its_admin_endpoint_and_the_members_command_reads_it() {
+fn a_node_with_a_config_file_and_metrics_addr_serves_its_admin_endpoint_and_the_members_command_reads_it()
+ {
     let admin = {
         let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         free.local_addr().unwrap().to_string()
     };
-    let mut a = Node::spawn_with("a", &[], &["--metrics-addr", &admin]);
+    // Settings from a file (its kinds show in /members), the listener from a flag.
+    let config = config_file(
+        "node-config-admin",
+        "kinds = [\"billing\"]\n\n[gossip]\ngossip_interval = \"200ms\"\n",
+    );
+    let mut a = Node::spawn_with("a", &[], &["--config", &config, "--metrics-addr", &admin]);
     let seed = vec![a.address()];
     let mut b = Node::spawn("b", &seed);
     a.wait_for("a topology of two", topology_with(2));
@@ -692,6 +698,11 @@ fn a_node_with_metrics_addr_serves_its_admin_endpoint_and_the_members_command_re
         .map(|m| m["name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(names, vec!["a".to_string(), "b".to_string()], "{body}");
+    assert_eq!(
+        members["members"][0]["kinds"],
+        serde_json::json!(["billing"]),
+        "a runs with its file's settings: {body}"
+    );
     let (status, health) = http_get(&admin, "/health").unwrap();
     assert_eq!(status, 200, "{health}");
 

@@ -27,4 +27,11 @@ pub struct GossipMetrics {
     pub members_blocked: u64,
     /// Times this node rejoined under a new incarnation.
     pub rejoins: u64,
+    /// Suspicions this node raised: members it gave up on and told peers about.
+    pub suspicions_sent: u64,
+    /// Suspicions received from peers.
+    pub suspicions_received: u64,
+    /// Members a received suspicion made this node block (it had stopped hearing them
+    /// too).
+    pub suspicions_confirmed: u64,
 }

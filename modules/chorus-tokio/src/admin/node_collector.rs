@@ -14,17 +14,21 @@ use prometheus_client::registry::Registry;
 
 use crate::NodeMetrics;
 
-/// Topics exported one by one; the others are summed under [`OTHER_TOPICS`].
+/// Topics exported one by one by default (`ClusterBuilder::metrics_max_topics`); the
+/// others are summed under [`OTHER_TOPICS`].
 pub(crate) const MAX_EXPORTED_TOPICS: usize = 100;
 
-/// The `topic` label of the topics past [`MAX_EXPORTED_TOPICS`] (and of a topic that is
+/// The `topic` label of the topics past the export limit (and of a topic that is
 /// really named so), summed.
 pub(crate) const OTHER_TOPICS: &str = "_other";
 
 /// Encodes `metrics` in the Prometheus text format (version 0.0.4).
-pub(crate) fn encode(metrics: NodeMetrics) -> Result<String, fmt::Error> {
+pub(crate) fn encode(metrics: NodeMetrics, max_topics: usize) -> Result<String, fmt::Error> {
     let mut registry = Registry::with_prefix("chorus");
-    registry.register_collector(Box::new(NodeCollector { metrics }));
+    registry.register_collector(Box::new(NodeCollector {
+        metrics,
+        max_topics,
+    }));
     let mut text = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)?;
     Ok(text)
@@ -34,6 +38,8 @@ pub(crate) fn encode(metrics: NodeMetrics) -> Result<String, fmt::Error> {
 #[derive(Debug)]
 struct NodeCollector {
     metrics: NodeMetrics,
+    /// Topics exported one by one.
+    max_topics: usize,
 }
 
 /// The labels of one sample.
@@ -111,14 +117,17 @@ impl Families<'_, '_> {
     }
 }
 
-/// The topics to export: the first [`MAX_EXPORTED_TOPICS`] by name, then the others
+/// The topics to export: the first `max_topics` by name, then the others
 /// summed under [`OTHER_TOPICS`], so that the number of series stays bounded whatever
 /// the topics.
-fn exported_topics(topics: &BTreeMap<String, TopicMetrics>) -> Vec<(&str, TopicMetrics)> {
+fn exported_topics(
+    topics: &BTreeMap<String, TopicMetrics>,
+    max_topics: usize,
+) -> Vec<(&str, TopicMetrics)> {
     let mut exported = Vec::new();
     let mut other: Option<TopicMetrics> = None;
     for (topic, metrics) in topics {
-        if exported.len() < MAX_EXPORTED_TOPICS && topic != OTHER_TOPICS {
+        if exported.len() < max_topics && topic != OTHER_TOPICS {
             exported.push((topic.as_str(), *metrics));
         } else {
             add(other.get_or_insert_with(TopicMetrics::default), metrics);
@@ -151,7 +160,7 @@ impl Collector for NodeCollector {
         families.membership(&self.metrics)?;
         families.gossip(&self.metrics)?;
         families.transport(&self.metrics)?;
-        families.pub_sub(&self.metrics)
+        families.pub_sub(&self.metrics, self.max_topics)
     }
 }
 
@@ -246,6 +255,15 @@ impl Families<'_, '_> {
             "gossip_rejoins",
             "Times this node rejoined under a new incarnation after being blocked.",
             g.rejoins,
+        )?;
+        f.counters(
+            "gossip_suspicions",
+            "Suspicions: sent (members this node gave up on, told to peers), received from peers, and confirmed (members a received suspicion made this node block).",
+            &[
+                (vec![("event", "sent")], g.suspicions_sent),
+                (vec![("event", "received")], g.suspicions_received),
+                (vec![("event", "confirmed")], g.suspicions_confirmed),
+            ],
         )
     }
 
@@ -331,7 +349,7 @@ impl Families<'_, '_> {
         )
     }
 
-    fn pub_sub(&mut self, m: &NodeMetrics) -> fmt::Result {
+    fn pub_sub(&mut self, m: &NodeMetrics, max_topics: usize) -> fmt::Result {
         let f = self;
         f.gauge(
             "pubsub_pending_batches",
@@ -340,10 +358,10 @@ impl Families<'_, '_> {
         )?;
         f.gauge(
             "pubsub_topics",
-            "Topics with local activity (exported one by one up to 100, the others under topic=\"_other\").",
+            "Topics with local activity (exported one by one up to metrics_max_topics, default 100; the others under topic=\"_other\").",
             m.topics.len() as u64,
         )?;
-        let topics = exported_topics(&m.topics);
+        let topics = exported_topics(&m.topics, max_topics);
         let per_topic = |value: fn(&TopicMetrics) -> u64| -> Vec<(Labels<'_>, u64)> {
             topics
                 .iter()

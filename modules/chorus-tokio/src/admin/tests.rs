@@ -46,7 +46,7 @@ fn metrics_are_exported_under_their_stable_names_with_types_and_labels() {
     news.latency.record(40, 1);
     metrics.topics.insert("news".to_string(), news);
 
-    let text = node_collector::encode(metrics).unwrap();
+    let text = node_collector::encode(metrics, MAX_EXPORTED_TOPICS).unwrap();
     assert!(text.contains("# TYPE chorus_members gauge\n"), "{text}");
     assert!(text.contains("# TYPE chorus_bytes_sent_total counter\n"));
     assert!(text.contains("# TYPE chorus_pubsub_delivery_latency_seconds histogram\n"));
@@ -124,7 +124,7 @@ fn topics_past_the_cap_are_summed_under_other_so_the_series_stay_bounded() {
     }
     // A topic really named like the overflow series joins it instead of repeating it.
     metrics.topics.insert(OTHER_TOPICS.to_string(), topic(10));
-    let text = node_collector::encode(metrics).unwrap();
+    let text = node_collector::encode(metrics, MAX_EXPORTED_TOPICS).unwrap();
     let published: Vec<&str> = text
         .lines()
         .filter(|l| l.starts_with("chorus_pubsub_published_total{"))
@@ -149,10 +149,31 @@ fn topics_past_the_cap_are_summed_under_other_so_the_series_stay_bounded() {
 }
 
 #[test]
+fn the_export_limit_is_a_setting() {
+    let mut metrics = NodeMetrics::default();
+    for name in ["a", "b", "c"] {
+        metrics.topics.insert(name.to_string(), topic(1));
+    }
+    let text = node_collector::encode(metrics, 2).unwrap();
+    let labels: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("chorus_pubsub_published_total{"))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "chorus_pubsub_published_total{topic=\"a\"} 1",
+            "chorus_pubsub_published_total{topic=\"b\"} 1",
+            "chorus_pubsub_published_total{topic=\"_other\"} 1",
+        ]
+    );
+}
+
+#[test]
 fn a_topic_name_cannot_break_the_text_format() {
     let mut metrics = NodeMetrics::default();
     metrics.topics.insert("a\"b\\c\nd".to_string(), topic(1));
-    let text = node_collector::encode(metrics).unwrap();
+    let text = node_collector::encode(metrics, MAX_EXPORTED_TOPICS).unwrap();
     assert_eq!(
         sample(
             &text,

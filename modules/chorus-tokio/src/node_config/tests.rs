@@ -273,6 +273,7 @@ fn the_builder_applies_every_setting_of_a_configuration() {
         event_buffer: 7,
         subscription_buffer: 9,
         metrics_addr: Some("127.0.0.1:9100".to_string()),
+        metrics_max_topics: 12,
         gossip: GossipConfig::new_lan(200),
         transport: TransportConfig {
             send_queue_capacity: 12,
@@ -292,6 +293,7 @@ fn the_builder_applies_every_setting_of_a_configuration() {
         .event_buffer(7)
         .subscription_buffer(9)
         .admin_addr("127.0.0.1:9100")
+        .metrics_max_topics(12)
         .gossip_config(config.gossip)
         .transport_config(config.transport.clone())
         .pub_sub_config(config.pub_sub.clone());

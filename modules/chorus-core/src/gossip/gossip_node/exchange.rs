@@ -236,6 +236,7 @@ impl GossipNode {
         if self.blocked.contains_key(&suspect.from) || suspect.from == *self.member.id() {
             return;
         }
+        self.metrics.suspicions_received += 1;
         let threshold = self.config.heartbeat_expiration_ms / 2;
         let confirmed: Vec<MemberId> = suspect
             .members
@@ -256,6 +257,7 @@ impl GossipNode {
                 "a peer's suspicion confirmed here"
             );
         }
+        self.metrics.suspicions_confirmed += confirmed.len() as u64;
         for member in &confirmed {
             self.block(member, BlockReason::Expired, now);
         }

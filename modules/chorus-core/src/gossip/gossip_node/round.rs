@@ -208,6 +208,7 @@ impl GossipNode {
     /// Tells `targets` that this node gave up on `members`.
     pub(super) fn send_suspect(&mut self, targets: Vec<String>, members: &[MemberId], relays: u8) {
         for to in targets {
+            self.metrics.suspicions_sent += 1;
             self.outputs.push(GossipOutput::Send {
                 to,
                 message: GossipMessage::Suspect(crate::gossip::GossipSuspect {

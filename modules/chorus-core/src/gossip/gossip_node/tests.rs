@@ -598,6 +598,11 @@ fn a_suspicion_is_followed_only_by_nodes_that_also_stopped_hearing_the_member() 
     let now = net.now;
     net.nodes[1].handle("a:7000", suspect(vec![c.clone()]), now);
     assert!(!net.nodes[1].is_blocked(&c));
+    let counted = net.nodes[1].metrics();
+    assert_eq!(
+        (counted.suspicions_received, counted.suspicions_confirmed),
+        (1, 0)
+    );
     // Once b itself has not heard from c for half the expiration, it agrees.
     net.down.push(2);
     let quiet = config().heartbeat_expiration_ms / 2;
@@ -607,6 +612,7 @@ fn a_suspicion_is_followed_only_by_nodes_that_also_stopped_hearing_the_member() 
         net.nodes[1].is_blocked(&c),
         "b blocks c before its own expiration"
     );
+    assert_eq!(net.nodes[1].metrics().suspicions_confirmed, 1);
     // Nobody blocks itself because of a suspicion.
     let b = net.nodes[1].member_id().clone();
     net.nodes[1].handle("a:7000", suspect(vec![b.clone()]), later + 10_000);
