@@ -34,28 +34,28 @@ pub(crate) struct NodeArgs {
     /// and exit without starting.
     #[arg(long)]
     print_config: bool,
-    /// The member name [file: `name`; default node-<bound port>].
+    /// The member name (file: `name`; default `node-PORT`, the bound port).
     #[arg(long)]
     name: Option<String>,
-    /// The address to listen on, e.g. 127.0.0.1:7000; port 0 picks a free port [file:
-    /// `bind`; default 127.0.0.1:0].
+    /// The address to listen on, e.g. 127.0.0.1:7000; port 0 picks a free port (file:
+    /// `bind`; default 127.0.0.1:0).
     #[arg(long)]
     bind: Option<String>,
     /// The address peers dial to reach this node, if not the bound one: a host (the bound
-    /// port is added) or HOST:PORT. Required when binding 0.0.0.0 or `[::]` [file:
-    /// `advertise`].
+    /// port is added) or HOST:PORT. Required when binding 0.0.0.0 or `[::]` (file:
+    /// `advertise`).
     #[arg(long)]
     advertise: Option<String>,
-    /// A node to join through (repeat for several); replaces the file's list [file:
-    /// `seeds`].
+    /// A node to join through (repeat for several); replaces the file's list (file:
+    /// `seeds`).
     #[arg(long = "seed")]
     seeds: Vec<String>,
-    /// The cluster name; nodes of other clusters are refused [file: `cluster_name`; default
-    /// chorus].
+    /// The cluster name; nodes of other clusters are refused (file: `cluster_name`; default
+    /// chorus).
     #[arg(long)]
     cluster: Option<String>,
     /// Serve the admin endpoint (/metrics, /members, /health, /topics) at ADDR, e.g.
-    /// 127.0.0.1:9100 [file: `metrics_addr`; default: none].
+    /// 127.0.0.1:9100 (file: `metrics_addr`; default: none).
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<String>,
     /// Subscribe to TOPIC (repeat for several) and print every message delivered to it.
