@@ -337,6 +337,19 @@ impl Families<'_, '_> {
             "Writes that took longer than write_timeout (each dropped its connection).",
             t.write_timeouts,
         )?;
+        f.counters(
+            "inbound_connections_closed",
+            "Inbound connections this node closed to protect itself: over max_inbound_connections or max_inbound_per_address (refused), or without a whole frame for inbound_idle_timeout (timeout).",
+            &[
+                (vec![("reason", "refused")], t.inbound_refused),
+                (vec![("reason", "timeout")], t.inbound_timeouts),
+            ],
+        )?;
+        f.gauge(
+            "inbound_connections",
+            "Inbound connections open now.",
+            t.inbound_open,
+        )?;
         f.gauge(
             "inbound_queue_frames",
             "Received frames waiting for the node's loop.",

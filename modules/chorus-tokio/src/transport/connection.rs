@@ -7,7 +7,9 @@
 //! logged there with its reason: refusals, decode errors and oversized frames at `warn`,
 //! lost connections at `info`, routine connects, reconnects and closes at `debug`.
 
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -126,6 +128,24 @@ pub(super) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
         };
         match accepted {
             Ok((stream, peer)) => {
+                let Some(slot) = InboundSlot::take(&inner, peer.ip()) else {
+                    // Over a limit: closed at once, before it costs a buffer or a task.
+                    drop(stream);
+                    let refused = inner
+                        .counters
+                        .inbound_refused
+                        .fetch_add(1, Ordering::Relaxed);
+                    if refused % 100 == 0 {
+                        warn!(
+                            %peer,
+                            refused = refused + 1,
+                            max_inbound_connections = inner.config.max_inbound_connections,
+                            max_inbound_per_address = inner.config.max_inbound_per_address,
+                            "inbound connection refused: too many open (logged every 100th)"
+                        );
+                    }
+                    continue;
+                };
                 let span = info_span!(
                     parent: &inner.span,
                     "inbound",
@@ -133,7 +153,14 @@ pub(super) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
                     member = field::Empty
                 );
                 span.in_scope(|| set_nodelay(&stream));
-                tokio::spawn(inbound(Arc::clone(&inner), stream).instrument(span));
+                tokio::spawn(
+                    async move {
+                        // Held until the connection ends, then given back.
+                        let slot = slot;
+                        inbound(Arc::clone(&slot.inner), stream).await;
+                    }
+                    .instrument(span),
+                );
             }
             // Out of file descriptors and the like: wait a little rather than spin.
             Err(error) => {
@@ -145,6 +172,55 @@ pub(super) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
                 tokio::time::sleep(ACCEPT_PAUSE).await;
             }
         }
+    }
+}
+
+/// One inbound connection counted against the limits; given back when dropped.
+struct InboundSlot {
+    inner: Arc<Inner>,
+    ip: IpAddr,
+}
+
+impl InboundSlot {
+    /// A slot for a connection from `ip`, if neither limit is reached.
+    fn take(inner: &Arc<Inner>, ip: IpAddr) -> Option<Self> {
+        let mut by_ip = inner
+            .inbound_by_ip
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let open: usize = by_ip.values().sum();
+        let from_ip = by_ip.get(&ip).copied().unwrap_or(0);
+        if open >= inner.config.max_inbound_connections
+            || from_ip >= inner.config.max_inbound_per_address
+        {
+            return None;
+        }
+        *by_ip.entry(ip).or_insert(0) += 1;
+        inner.counters.inbound_open.fetch_add(1, Ordering::Relaxed);
+        Some(Self {
+            inner: Arc::clone(inner),
+            ip,
+        })
+    }
+}
+
+impl Drop for InboundSlot {
+    fn drop(&mut self) {
+        let mut by_ip = self
+            .inner
+            .inbound_by_ip
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = by_ip.get_mut(&self.ip) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                by_ip.remove(&self.ip);
+            }
+        }
+        self.inner
+            .counters
+            .inbound_open
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -207,10 +283,19 @@ async fn inbound(inner: Arc<Inner>, stream: TcpStream) {
     }
     Counters::add(&inner.counters.accepts, 1);
     debug!(address = %theirs.address, "handshake accepted");
+    let idle = inner.config.inbound_idle_timeout;
     loop {
         let bytes = tokio::select! {
             () = inner.cancel.cancelled() => return,
-            bytes = read(&inner, &mut connection) => bytes,
+            bytes = tokio::time::timeout(idle, read(&inner, &mut connection)) => bytes,
+        };
+        let Ok(bytes) = bytes else {
+            Counters::add(&inner.counters.inbound_timeouts, 1);
+            debug!(
+                ?idle,
+                "no whole frame for inbound_idle_timeout; closing the connection"
+            );
+            return;
         };
         let Some(bytes) = bytes else {
             debug!("connection closed");

@@ -660,3 +660,111 @@ fn out_of_range_queues_frames_and_timeouts_are_refused() {
         |c| c.send_queue_capacity = TransportConfig::MAX_QUEUE_CAPACITY
     ));
 }
+
+/// A raw client connecting from `source` (any 127.0.0.0/8 address), so that tests can
+/// stand for several hosts.
+async fn connect_from(source: &str, transport: &TokioTcpTransport) -> Raw {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    Raw(socket.connect(transport.local_address()).await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_idle_connections_from_one_host_leave_room_for_a_real_peer() {
+    let config = TransportConfig::new();
+    let per_address = config.max_inbound_per_address;
+    let (transport, mut inbound) = listening(config);
+    // One host opens 2,000 connections and never speaks.
+    let mut hostile = Vec::new();
+    for _ in 0..2_000 {
+        hostile.push(connect_from("127.0.0.2", &transport).await);
+    }
+    let limited = eventually(Duration::from_secs(5), || async {
+        let m = transport.metrics();
+        m.inbound_refused == 2_000 - per_address as u64 && m.inbound_open == per_address as u64
+    })
+    .await;
+    assert!(limited, "{:?}", transport.metrics());
+    // A real peer on another host still gets in and is heard.
+    let mut peer = connect_from("127.0.0.1", &transport).await;
+    peer.send(&handshake("real")).await;
+    assert!(matches!(
+        peer.receive().await,
+        Some(Frame::HandshakeAccepted(_))
+    ));
+    peer.send(&push("real")).await;
+    let heard = tokio::time::timeout(Duration::from_secs(2), inbound.recv()).await;
+    assert!(matches!(heard, Ok(Some(m)) if m.member == MemberId::new("real", 1)));
+    drop(hostile);
+    let released = eventually(Duration::from_secs(5), || async {
+        transport.metrics().inbound_open == 1
+    })
+    .await;
+    assert!(released, "closed connections give their slot back");
+    transport.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_total_inbound_limit_closes_one_more_connection_at_once() {
+    let config = TransportConfig {
+        max_inbound_connections: 3,
+        ..TransportConfig::new()
+    };
+    let (transport, _inbound) = listening(config);
+    let mut open = Vec::new();
+    for source in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+        open.push(connect_from(source, &transport).await);
+    }
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            transport.metrics().inbound_open == 3
+        })
+        .await
+    );
+    let mut extra = connect_from("127.0.0.5", &transport).await;
+    assert!(
+        extra.closed_by_peer().await,
+        "over the limit: closed at once"
+    );
+    assert_eq!(transport.metrics().inbound_refused, 1);
+    transport.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_stalls_in_the_middle_of_a_frame_is_closed_after_the_idle_timeout() {
+    let config = TransportConfig {
+        inbound_idle_timeout: Duration::from_millis(300),
+        ..TransportConfig::new()
+    };
+    let (transport, _inbound) = listening(config);
+    let mut stalled = Raw::connect(&transport).await;
+    stalled.send(&handshake("slow")).await;
+    assert!(matches!(
+        stalled.receive().await,
+        Some(Frame::HandshakeAccepted(_))
+    ));
+    // A length prefix announcing 64 KiB, and then only ten bytes of it.
+    stalled
+        .0
+        .write_all(&(64u32 << 10).to_be_bytes())
+        .await
+        .unwrap();
+    stalled.0.write_all(&[0u8; 10]).await.unwrap();
+    assert!(stalled.closed_by_peer().await, "closed within a second");
+    assert_eq!(transport.metrics().inbound_timeouts, 1);
+    // An idle one too (nothing after the handshake).
+    let mut idle = Raw::connect(&transport).await;
+    idle.send(&handshake("idle")).await;
+    assert!(matches!(
+        idle.receive().await,
+        Some(Frame::HandshakeAccepted(_))
+    ));
+    assert!(idle.closed_by_peer().await);
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            transport.metrics().inbound_timeouts == 2 && transport.metrics().inbound_open == 0
+        })
+        .await
+    );
+    transport.close();
+}

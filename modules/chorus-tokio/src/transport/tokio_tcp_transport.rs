@@ -55,6 +55,8 @@ pub(super) struct Inner {
     pub(super) acceptor: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The span current at bind: the parent of every connection's span.
     pub(super) span: Span,
+    /// Inbound connections open now, per source IP address.
+    pub(super) inbound_by_ip: Mutex<HashMap<std::net::IpAddr, usize>>,
 }
 
 impl Inner {
@@ -129,6 +131,7 @@ impl TokioTcpTransport {
             config,
             local_addr,
             peers: Mutex::new(HashMap::new()),
+            inbound_by_ip: Mutex::new(HashMap::new()),
             inbound,
             counters: Counters::default(),
             events,

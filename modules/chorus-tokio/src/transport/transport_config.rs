@@ -41,6 +41,19 @@ pub struct TransportConfig {
     /// and the next one reconnects with backoff. Counted in `write_timeouts`.
     #[serde(with = "humantime_serde")]
     pub write_timeout: Duration,
+    /// Inbound connections open at once, from every peer together (default 512): one
+    /// more is closed as soon as it is accepted, counted in `inbound_refused`, so that
+    /// connections cannot take all of the process's file descriptors.
+    pub max_inbound_connections: usize,
+    /// Inbound connections open at once from one IP address (default 256: every node of
+    /// a cluster on one host shares it).
+    pub max_inbound_per_address: usize,
+    /// An inbound connection that completes no frame for this long — idle, or stalled in
+    /// the middle of one — is closed (default 60 s, above a peer's own `idle_timeout`, after
+    /// which a healthy peer closes an unused connection itself). Counted in
+    /// `inbound_timeouts`.
+    #[serde(with = "humantime_serde")]
+    pub inbound_idle_timeout: Duration,
 }
 
 impl TransportConfig {
@@ -62,6 +75,9 @@ impl TransportConfig {
             reconnect_backoff_max: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(2),
+            max_inbound_connections: 512,
+            max_inbound_per_address: 256,
+            inbound_idle_timeout: Duration::from_secs(60),
         }
     }
 
@@ -100,6 +116,14 @@ impl TransportConfig {
             "reconnect_backoff_min must be above 0 and at most reconnect_backoff_max",
         )?;
         rule(!self.idle_timeout.is_zero(), "idle_timeout must be above 0")?;
+        rule(
+            self.max_inbound_connections >= 1 && self.max_inbound_per_address >= 1,
+            "max_inbound_connections and max_inbound_per_address must be at least 1",
+        )?;
+        rule(
+            !self.inbound_idle_timeout.is_zero(),
+            "inbound_idle_timeout must be above 0",
+        )?;
         rule(
             !self.write_timeout.is_zero(),
             "write_timeout must be above 0",

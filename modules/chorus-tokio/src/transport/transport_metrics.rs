@@ -42,6 +42,13 @@ pub struct TransportMetrics {
     /// Established outbound connections lost: the peer closed it, or a write failed or
     /// timed out. The next frame reconnects, after a backoff.
     pub disconnects: u64,
+    /// Inbound connections closed at once: over `max_inbound_connections` or
+    /// `max_inbound_per_address`.
+    pub inbound_refused: u64,
+    /// Inbound connections closed after `inbound_idle_timeout` without a whole frame.
+    pub inbound_timeouts: u64,
+    /// Inbound connections open now.
+    pub inbound_open: u64,
 }
 
 /// The live counters behind [`TransportMetrics`].
@@ -64,6 +71,9 @@ pub(crate) struct Counters {
     pub(crate) oversized_frames: AtomicU64,
     pub(crate) write_timeouts: AtomicU64,
     pub(crate) disconnects: AtomicU64,
+    pub(crate) inbound_refused: AtomicU64,
+    pub(crate) inbound_timeouts: AtomicU64,
+    pub(crate) inbound_open: AtomicU64,
 }
 
 impl Counters {
@@ -103,6 +113,9 @@ impl Counters {
             oversized_frames: read(&self.oversized_frames),
             write_timeouts: read(&self.write_timeouts),
             disconnects: read(&self.disconnects),
+            inbound_refused: read(&self.inbound_refused),
+            inbound_timeouts: read(&self.inbound_timeouts),
+            inbound_open: read(&self.inbound_open),
         }
     }
 }
