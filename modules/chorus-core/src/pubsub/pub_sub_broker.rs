@@ -214,6 +214,12 @@ impl PubSubBroker {
         if group.is_some() && max_in_flight == 0 {
             return Err(PubSubError::ZeroInFlight);
         }
+        if group.is_some() && max_in_flight > self.config.max_in_flight {
+            return Err(PubSubError::InFlightTooLarge {
+                asked: max_in_flight,
+                max: self.config.max_in_flight,
+            });
+        }
         self.local.insert(
             (String::from(topic), subscriber.clone()),
             LocalSubscription {

@@ -34,6 +34,15 @@ pub struct PubSubConfig {
     pub max_batch_bytes: usize,
     /// Topics whose latest message is handed to subscribers that arrive later.
     pub retained_topics: Vec<String>,
+    /// Subscriptions taken from one remote member's gossiped list (default 1,024); the
+    /// rest of a longer list is ignored and reported (`SubscriptionsLimited`), so that a
+    /// peer cannot make every node hold a registry of its choosing.
+    pub max_subscriptions_per_member: usize,
+    /// The largest in-flight limit a group instance may declare (default 1,024): a local
+    /// subscription asking for more is refused, a remote one is brought down to it and
+    /// reported, so that an instance that never completes holds a bounded number of
+    /// messages.
+    pub max_in_flight: u32,
 }
 
 impl PubSubConfig {
@@ -46,6 +55,8 @@ impl PubSubConfig {
             delivery_timeout_ms: 5_000,
             max_batch_bytes: 512 * 1024,
             retained_topics: Vec::new(),
+            max_subscriptions_per_member: 1_024,
+            max_in_flight: 1_024,
         }
     }
 
@@ -59,6 +70,9 @@ impl PubSubConfig {
         }
         if self.max_topic_bytes == 0 {
             return Err(PubSubConfigError::ZeroTopicBytes);
+        }
+        if self.max_subscriptions_per_member == 0 || self.max_in_flight == 0 {
+            return Err(PubSubConfigError::ZeroSubscriptionLimit);
         }
         let batch_bytes = self.max_batch_bytes.max(self.max_payload_bytes);
         if batch_bytes.saturating_add(BATCH_FRAME_MARGIN) > max_frame_bytes {

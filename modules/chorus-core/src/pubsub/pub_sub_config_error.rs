@@ -8,6 +8,9 @@ pub enum PubSubConfigError {
     ZeroDeliveryTimeout,
     /// `max_topic_bytes` is 0: no topic name would be valid.
     ZeroTopicBytes,
+    /// `max_subscriptions_per_member` or `max_in_flight` is 0: no subscription, or no
+    /// group instance, could ever be taken.
+    ZeroSubscriptionLimit,
     /// A delivery batch of up to `batch_bytes` (the larger of `max_batch_bytes` and
     /// `max_payload_bytes`) plus `margin_bytes` of framing does not fit the transport's
     /// frame limit.
@@ -29,6 +32,9 @@ impl fmt::Display for PubSubConfigError {
             ),
             Self::ZeroTopicBytes => {
                 f.write_str("max_topic_bytes is 0: allow topic names of at least 1 byte")
+            }
+            Self::ZeroSubscriptionLimit => {
+                f.write_str("max_subscriptions_per_member and max_in_flight must be at least 1")
             }
             Self::BatchExceedsFrame {
                 batch_bytes,

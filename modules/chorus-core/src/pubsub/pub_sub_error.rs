@@ -43,6 +43,13 @@ pub enum PubSubError {
     },
     /// The node left the cluster: it subscribes no more.
     Left,
+    /// A group instance asked for an in-flight limit over `PubSubConfig::max_in_flight`.
+    InFlightTooLarge {
+        /// The limit asked for.
+        asked: u32,
+        /// The largest allowed.
+        max: u32,
+    },
 }
 
 impl fmt::Display for PubSubError {
@@ -68,6 +75,10 @@ impl fmt::Display for PubSubError {
                 "the node's subscriptions would take {bytes} bytes, over one gossip write ({max}): unsubscribe others first or raise GossipConfig::max_write_bytes"
             ),
             Self::Left => f.write_str("the node left the cluster: it subscribes no more"),
+            Self::InFlightTooLarge { asked, max } => write!(
+                f,
+                "an in-flight limit of {asked} is over max_in_flight ({max}): ask for less or raise PubSubConfig::max_in_flight"
+            ),
         }
     }
 }

@@ -124,4 +124,18 @@ pub enum PubSubEvent {
         /// Why.
         reason: FrameRefusal,
     },
+    /// A remote member's gossiped subscription list broke this node's limits
+    /// (`max_subscriptions_per_member`, `max_in_flight`, valid topics): only `kept`
+    /// subscriptions of `declared` were taken, `in_flight_lowered` of them with their
+    /// in-flight limit brought down to `max_in_flight`.
+    SubscriptionsLimited {
+        /// The member.
+        member: MemberId,
+        /// Subscriptions its list declared.
+        declared: usize,
+        /// Subscriptions taken into the registry.
+        kept: usize,
+        /// Of those, group instances whose declared in-flight limit was lowered.
+        in_flight_lowered: usize,
+    },
 }

@@ -62,13 +62,47 @@ impl PubSubBroker {
             let list = if *member == self.me {
                 self.local.values().cloned().collect()
             } else {
-                value
+                let declared = value
                     .and_then(LocalSubscription::decode_all)
-                    .unwrap_or_default()
+                    .unwrap_or_default();
+                self.within_limits(member, declared)
             };
             lists.push((member.clone(), list));
         }
         self.apply_members(&lists, gone, now);
+    }
+
+    /// What this node takes of a remote member's declared list: subscriptions to valid
+    /// topics, at most `max_subscriptions_per_member` of them, in-flight limits brought
+    /// down to `max_in_flight`; anything cut is reported as `SubscriptionsLimited`.
+    fn within_limits(
+        &mut self,
+        member: &MemberId,
+        declared: Vec<LocalSubscription>,
+    ) -> Vec<LocalSubscription> {
+        let declared_count = declared.len();
+        let max_in_flight = self.config.max_in_flight;
+        let mut in_flight_lowered = 0;
+        let mut kept: Vec<LocalSubscription> = declared
+            .into_iter()
+            .filter(|s| self.validate_topic(&s.topic).is_ok() && !s.subscriber.as_str().is_empty())
+            .take(self.config.max_subscriptions_per_member)
+            .collect();
+        for s in &mut kept {
+            if s.group.is_some() && s.max_in_flight > max_in_flight {
+                s.max_in_flight = max_in_flight;
+                in_flight_lowered += 1;
+            }
+        }
+        if kept.len() < declared_count || in_flight_lowered > 0 {
+            self.emit(PubSubEvent::SubscriptionsLimited {
+                member: member.clone(),
+                declared: declared_count,
+                kept: kept.len(),
+                in_flight_lowered,
+            });
+        }
+        kept
     }
 
     /// Replaces the lists of `lists`' members and removes `gone`, then reports and

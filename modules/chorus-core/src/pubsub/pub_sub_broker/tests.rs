@@ -1055,3 +1055,70 @@ fn acknowledged_deliveries_are_counted_in_the_latency_histogram_and_queues_are_g
     assert_eq!(all["t"].delivered, 4);
     assert_eq!(all["t"].queued, 0);
 }
+
+#[test]
+fn a_remote_list_over_the_limits_is_cut_down_and_reported() {
+    let config = PubSubConfig {
+        max_subscriptions_per_member: 100,
+        max_in_flight: 8,
+        ..PubSubConfig::new()
+    };
+    let mut broker = PubSubBroker::new(MemberId::new("me", 1), config);
+    broker.start().unwrap();
+    let forger = MemberId::new("forger", 1);
+    // 5,000 subscriptions, the first a group instance declaring an unbounded limit, one
+    // to a topic no node would accept.
+    let mut list: Vec<crate::pubsub::LocalSubscription> = (0..5_000)
+        .map(|i| crate::pubsub::LocalSubscription {
+            topic: alloc::format!("t{i}"),
+            subscriber: SubscriberId::new("s"),
+            group: (i == 0).then(|| "g".into()),
+            max_in_flight: u32::MAX,
+        })
+        .collect();
+    list.insert(
+        1,
+        crate::pubsub::LocalSubscription {
+            topic: "chorus.reserved".into(),
+            subscriber: SubscriberId::new("s"),
+            group: None,
+            max_in_flight: 1,
+        },
+    );
+    let value = crate::pubsub::LocalSubscription::encode_all(&list);
+    broker.sync_members([(&forger, Some(value.as_slice()))], &[], 0);
+    assert_eq!(broker.registry().of_member(&forger).count(), 100);
+    assert!(
+        broker
+            .registry()
+            .subscribers("chorus.reserved")
+            .next()
+            .is_none()
+    );
+    let instance = broker
+        .registry()
+        .get("t0", &forger, &SubscriberId::new("s"));
+    assert_eq!(instance.map(|s| s.max_in_flight), Some(8));
+    let limited: Vec<PubSubEvent> = broker
+        .drain_outputs()
+        .into_iter()
+        .filter_map(|o| match o {
+            PubSubOutput::Event(e @ PubSubEvent::SubscriptionsLimited { .. }) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        limited,
+        [PubSubEvent::SubscriptionsLimited {
+            member: forger,
+            declared: 5_001,
+            kept: 100,
+            in_flight_lowered: 1,
+        }]
+    );
+    // Locally, a limit over the maximum is refused outright.
+    assert_eq!(
+        broker.subscribe("jobs", &SubscriberId::new("w"), Some("g"), 9),
+        Err(crate::pubsub::PubSubError::InFlightTooLarge { asked: 9, max: 8 })
+    );
+}
