@@ -27,6 +27,7 @@ mod gossip_command;
 mod gossip_handle;
 mod local_cluster_provider;
 mod local_cluster_provider_config;
+mod names;
 mod node_config;
 mod node_error;
 mod node_metrics;

@@ -152,6 +152,15 @@ impl ClusterProvider for LocalClusterProvider {
             return Err(ProviderError::AlreadyStarted);
         }
         let config = &self.config;
+        let checked = crate::names::check_member_name(config.member.name()).and_then(|()| {
+            config
+                .seeds
+                .iter()
+                .try_for_each(|s| crate::names::check_seed(s))
+        });
+        if let Err(reason) = checked {
+            return Err(ProviderError::Config { reason });
+        }
         let bound = match self.listener.take() {
             Some(listener) => TokioTcpTransport::from_listener(
                 listener,

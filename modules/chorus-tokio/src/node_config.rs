@@ -139,6 +139,18 @@ impl NodeConfig {
         {
             return Err(ConfigError::Empty { key: "name" });
         }
+        if let Some(name) = &self.name {
+            crate::names::check_member_name(name).map_err(|reason| ConfigError::Invalid {
+                key: "name",
+                reason,
+            })?;
+        }
+        for seed in &self.seeds {
+            crate::names::check_seed(seed).map_err(|reason| ConfigError::Invalid {
+                key: "seeds",
+                reason,
+            })?;
+        }
         if self.cluster_name.trim().is_empty() {
             return Err(ConfigError::Empty {
                 key: "cluster_name",

@@ -529,3 +529,30 @@ async fn absurd_settings_do_not_panic_a_node() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_or_a_seed_that_could_never_join_fails_the_start_with_the_reason() {
+    for (name, seed, expected) in [
+        ("a#1", "127.0.0.1:7000", "'#'"),
+        ("with space", "127.0.0.1:7000", "' '"),
+        ("ok", "not-an-address", "no port"),
+        ("ok", "127.0.0.1:99999", "1 to 65535"),
+    ] {
+        let started = Cluster::builder()
+            .name(name)
+            .bind("127.0.0.1:0")
+            .seed(seed)
+            .start()
+            .await;
+        let Err(error) = started else {
+            panic!("{name:?} / {seed:?} started");
+        };
+        let message = error.to_string();
+        assert!(message.contains(expected), "{name:?} / {seed:?}: {message}");
+    }
+    let long = "n".repeat(70_000);
+    let Err(error) = Cluster::builder().name(long).start().await else {
+        panic!("a 70 KB name started");
+    };
+    assert!(error.to_string().contains("at most 128"), "{error}");
+}

@@ -33,6 +33,13 @@ pub enum ConfigError {
         /// The key.
         key: &'static str,
     },
+    /// A value that breaks a rule of its key (a member name, a seed address).
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// The rule it breaks.
+        reason: String,
+    },
     /// A number outside its range.
     OutOfRange {
         /// The key.
@@ -97,6 +104,7 @@ impl fmt::Display for ConfigError {
                 write!(f, ": {}", source.message().trim_end())
             }
             Self::Empty { key } => write!(f, "invalid configuration: `{key}` is empty"),
+            Self::Invalid { key, reason } => write!(f, "invalid configuration: `{key}`: {reason}"),
             Self::OutOfRange {
                 key,
                 value,
@@ -136,7 +144,7 @@ impl std::error::Error for ConfigError {
             Self::Transport(e) => Some(e),
             Self::PubSub(e) => Some(e),
             Self::Print(e) => Some(e),
-            Self::Empty { .. } | Self::OutOfRange { .. } => None,
+            Self::Empty { .. } | Self::Invalid { .. } | Self::OutOfRange { .. } => None,
         }
     }
 }

@@ -304,3 +304,19 @@ fn the_builder_applies_every_setting_of_a_configuration() {
         .config(config);
     assert_eq!(format!("{by_config:?}"), format!("{by_setters:?}"));
 }
+
+#[test]
+fn a_name_or_seed_that_could_never_join_is_refused_naming_the_key() {
+    let bad_name = NodeConfig::from_toml("name = \"a#1\"").unwrap();
+    let message = bad_name.validate().unwrap_err().to_string();
+    assert!(
+        message.contains("`name`") && message.contains("'#'"),
+        "{message}"
+    );
+    let bad_seed = NodeConfig::from_toml("seeds = [\"127.0.0.1:99999\"]").unwrap();
+    let message = bad_seed.validate().unwrap_err().to_string();
+    assert!(
+        message.contains("`seeds`") && message.contains("65535"),
+        "{message}"
+    );
+}
