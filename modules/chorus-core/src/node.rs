@@ -121,7 +121,7 @@ impl Node {
     /// without). Handshake frames are the transport's and are ignored here.
     pub fn handle_frame(&mut self, from: &str, member: Option<&MemberId>, frame: Frame, now: u64) {
         match frame {
-            Frame::Gossip(message) => self.handle_gossip(from, message, now),
+            Frame::Gossip(message) => self.handle_gossip(from, member, message, now),
             Frame::PubSub(message) => {
                 if let Some(member) = member {
                     self.handle_pub_sub(member, message, now);
@@ -131,8 +131,28 @@ impl Node {
         }
     }
 
-    /// Handles a gossip message from the peer at address `from`.
-    pub fn handle_gossip(&mut self, from: &str, message: GossipMessage, now: u64) {
+    /// Handles a gossip message from the peer at address `from`, on a connection whose
+    /// handshake named `member` (when the driver knows it). A message that claims another
+    /// sender is dropped and reported (`ClusterEvent::ForgedSender`): one connection
+    /// cannot speak for another member.
+    pub fn handle_gossip(
+        &mut self,
+        from: &str,
+        member: Option<&MemberId>,
+        message: GossipMessage,
+        now: u64,
+    ) {
+        if let Some(member) = member
+            && message.sender() != member
+        {
+            self.outputs
+                .push(NodeOutput::Event(ClusterEvent::ForgedSender {
+                    address: alloc::string::String::from(from),
+                    member: member.clone(),
+                    claimed: message.sender().clone(),
+                }));
+            return;
+        }
         self.gossip.handle(from, message, now);
         self.settle(now);
     }

@@ -76,6 +76,14 @@ pub(crate) fn to_json(event: &ClusterEvent) -> Value {
             "refused_by_peer": refused_by_peer,
         }),
         ClusterEvent::PubSub(event) => json!({ "event": "PubSub", "detail": format!("{event:?}") }),
+        ClusterEvent::ForgedSender {
+            address,
+            member,
+            claimed,
+        } => json!({
+            "event": "ForgedSender", "address": address, "member": member.to_string(),
+            "claimed": claimed.to_string(),
+        }),
         // Events a later chorus adds: named by their debug form until this sample knows them.
         other => json!({ "event": "Other", "detail": format!("{other:?}") }),
     }
@@ -121,6 +129,11 @@ pub(crate) fn to_line(event: &ClusterEvent) -> Option<String> {
             format!("{who} {address}: {reason}")
         }
         ClusterEvent::PubSub(event) => format!("pub/sub: {event:?}"),
+        ClusterEvent::ForgedSender {
+            address,
+            member,
+            claimed,
+        } => format!("dropped a message from {address} ({member}) claiming to be {claimed}"),
         other => format!("{other:?}"),
     })
 }

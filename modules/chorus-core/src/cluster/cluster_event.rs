@@ -86,11 +86,22 @@ pub enum ClusterEvent {
     },
     /// Something pub/sub did (published, delivered, subscribed, …).
     PubSub(PubSubEvent),
+    /// A gossip message claimed another sender than the member its connection's handshake
+    /// named, and was dropped: one connection cannot speak for another member.
+    ForgedSender {
+        /// The peer's address.
+        address: String,
+        /// The member the connection belongs to.
+        member: MemberId,
+        /// The sender the message claimed.
+        claimed: MemberId,
+    },
 }
 
 impl ClusterEvent {
     /// The replay ring and buffer class of this event: [`EventClass::Transient`] for
-    /// `PubSub(_)` and `GossipUpdated`, [`EventClass::Lasting`] for everything else.
+    /// `PubSub(_)`, `GossipUpdated` and `ForgedSender`, [`EventClass::Lasting`] for
+    /// everything else.
     ///
     /// Pub/sub and gossip events come in proportion to traffic — one per message or per
     /// key written, thousands a second — while lifecycle, membership, consensus and
@@ -108,7 +119,10 @@ impl ClusterEvent {
     pub fn class(&self) -> EventClass {
         // No wildcard: a new variant must be given a class on purpose.
         match self {
-            Self::PubSub(_) | Self::GossipUpdated { .. } => EventClass::Transient,
+            // A refusal a hostile peer can repeat at will: it must not crowd out the rest.
+            Self::PubSub(_) | Self::GossipUpdated { .. } | Self::ForgedSender { .. } => {
+                EventClass::Transient
+            }
             Self::Startup { .. }
             | Self::StartupFailed { .. }
             | Self::Shutdown { .. }

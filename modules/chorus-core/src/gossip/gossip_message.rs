@@ -20,3 +20,16 @@ pub enum GossipMessage {
     /// The sender's failure detector gave up on some members.
     Suspect(GossipSuspect),
 }
+
+impl GossipMessage {
+    /// The member the message says it comes from (its `from` field).
+    pub fn sender(&self) -> &crate::topology::MemberId {
+        match self {
+            Self::Request(m) => &m.from,
+            Self::Response(m) => &m.from,
+            Self::Push(m) => &m.from,
+            Self::Rejected(m) => &m.from,
+            Self::Suspect(m) => &m.from,
+        }
+    }
+}

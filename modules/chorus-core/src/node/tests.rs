@@ -408,3 +408,40 @@ fn a_batch_from_a_member_nobody_heard_of_or_with_an_oversized_payload_is_refused
     net.pump();
     assert_eq!(net.delivered.len(), 1);
 }
+
+#[test]
+fn a_gossip_message_claiming_another_sender_than_its_connection_is_dropped() {
+    let mut net = Net::new(&["a", "b", "c"]);
+    net.rounds(10);
+    let now = net.now;
+    let c = net.nodes[2].member_id().clone();
+    let b = net.nodes[1].member_id().clone();
+    // On b's connection, a suspicion "from" c, which would speak for c.
+    let forged = crate::gossip::GossipMessage::Suspect(crate::gossip::GossipSuspect {
+        from: c.clone(),
+        members: vec![b.clone()],
+        relays: 0,
+    });
+    net.nodes[0].handle_gossip("b:7000", Some(&b), forged, now);
+    net.pump();
+    assert!(net.events.iter().any(|(i, e)| *i == 0
+        && *e
+            == ClusterEvent::ForgedSender {
+                address: "b:7000".into(),
+                member: b.clone(),
+                claimed: c.clone(),
+            }));
+    assert_eq!(
+        net.nodes[0].gossip_metrics().suspicions_received,
+        0,
+        "the message never reached the gossip node"
+    );
+    // The same message on c's own connection is heard.
+    let genuine = crate::gossip::GossipMessage::Suspect(crate::gossip::GossipSuspect {
+        from: c.clone(),
+        members: vec![b],
+        relays: 0,
+    });
+    net.nodes[0].handle_gossip("c:7000", Some(&c), genuine, now);
+    assert_eq!(net.nodes[0].gossip_metrics().suspicions_received, 1);
+}

@@ -235,7 +235,9 @@ impl Running {
                     let now = self.now();
                     let node = &mut self.attached.node;
                     match m.message {
-                        InboundFrame::Gossip(message) => node.handle_gossip(&m.from, message, now),
+                        InboundFrame::Gossip(message) => {
+                            node.handle_gossip(&m.from, Some(&m.member), message, now);
+                        }
                         InboundFrame::PubSub(message) => {
                             node.handle_pub_sub(&m.member, message, now);
                         }
@@ -458,6 +460,13 @@ fn trace_event(event: &ClusterEvent) {
             refused_by_peer,
         } => {
             tracing::warn!(peer = %address, %reason, refused_by_peer, "handshake failed");
+        }
+        ClusterEvent::ForgedSender {
+            address,
+            member,
+            claimed,
+        } => {
+            tracing::warn!(peer = %address, %member, %claimed, "gossip message with a forged sender dropped");
         }
         ClusterEvent::PubSub(event) => tracing::debug!(?event, "pub/sub"),
         _ => tracing::trace!(?event, "event"),

@@ -848,3 +848,35 @@ fn a_rejoin_at_the_largest_incarnation_does_not_wrap_to_zero() {
     node.rejoin(None, 10);
     assert_eq!(node.member_id().incarnation(), u64::MAX);
 }
+
+#[test]
+fn a_rejoin_keeps_the_applications_own_keys_under_the_new_identity() {
+    let mut node = node("keeper", &["a"]);
+    node.set("app.config", b"v2", 1).unwrap();
+    node.map_set("app.map", "k", b"x", 2).unwrap();
+    let before = node.member_id().clone();
+    node.rejoin(None, 10);
+    let after = node.member_id().clone();
+    assert_ne!(before, after);
+    assert_eq!(
+        node.get(&after, "app.config").map(|v| v.value().to_vec()),
+        Some(b"v2".to_vec())
+    );
+    assert!(node.get(&after, "app.map").is_some());
+    let updates: Vec<String> = node
+        .drain_outputs()
+        .into_iter()
+        .filter_map(|o| match o {
+            GossipOutput::Event(ClusterEvent::GossipUpdated { member, key, .. })
+                if member == after =>
+            {
+                Some(key)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        updates.iter().any(|k| k == "app.config"),
+        "the rewrite is an update peers receive: {updates:?}"
+    );
+}

@@ -302,6 +302,17 @@ impl GossipNode {
         );
         self.member = Member::new(id.clone(), String::from(self.member.address()))
             .with_kinds(self.member.kinds().iter().cloned());
+        // The application's own keys go with the node into its new identity (reserved
+        // keys are written anew: member info below, subscriptions by the node).
+        let own: Vec<(String, Vec<u8>)> = self
+            .store
+            .state()
+            .member(&previous)
+            .into_iter()
+            .flat_map(|state| state.entries())
+            .filter(|(key, _)| !reserved_keys::is_reserved(key))
+            .map(|(key, value)| (String::from(key), value.value().to_vec()))
+            .collect();
         self.store = GossipStateStore::new(id.clone());
         self.blocked.clear();
         self.blocked.insert(
@@ -332,6 +343,11 @@ impl GossipNode {
             member: id,
         });
         self.write_member_info(now);
+        for (key, value) in own {
+            if let Some(update) = self.store.set(&key, &value, now) {
+                self.emit_update(&update);
+            }
+        }
         self.membership_dirty = true;
         self.consensus_dirty = true;
         self.settle(now);
