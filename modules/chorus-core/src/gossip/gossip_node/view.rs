@@ -309,7 +309,7 @@ impl GossipNode {
             .state()
             .member(&previous)
             .into_iter()
-            .flat_map(|state| state.entries())
+            .flat_map(crate::gossip::GossipMemberState::entries)
             .filter(|(key, _)| !reserved_keys::is_reserved(key))
             .map(|(key, value)| (String::from(key), value.value().to_vec()))
             .collect();
