@@ -72,6 +72,8 @@ step "format" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets --profile ci -- -D warnings
 step "no_std build of chorus-core (${EMBEDDED_TARGET})" \
     cargo build -p chorus-core --target "${EMBEDDED_TARGET}" --profile ci
+step "no_std build of chorus-core with its tracing and serde features" \
+    cargo build -p chorus-core --target "${EMBEDDED_TARGET}" --profile ci --features tracing,serde
 step "tests" run_tests
 step "benches build" build_benches
 step "docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --profile ci
