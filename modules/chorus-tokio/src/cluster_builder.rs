@@ -39,45 +39,21 @@ const EVENT_REPLAY: usize = 256;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ClusterBuilder {
-    name: Option<String>,
-    bind: String,
-    advertise: Option<String>,
-    seeds: Vec<String>,
-    cluster_name: String,
-    kinds: Vec<String>,
-    gossip: GossipConfig,
-    transport: TransportConfig,
-    pub_sub: PubSubConfig,
-    subscription_buffer: usize,
+    /// Every setting a configuration file holds: `config` replaces it whole, the setters
+    /// change one field each, and its defaults are the builder's.
+    settings: crate::NodeConfig,
     incarnation: Option<u64>,
     rng_seed: Option<u64>,
-    leave_timeout: Duration,
-    event_buffer: usize,
     events: Option<EventStream<ClusterEvent>>,
-    admin_addr: Option<String>,
-    metrics_max_topics: usize,
 }
 
 impl ClusterBuilder {
     pub(crate) fn new() -> Self {
         Self {
-            name: None,
-            bind: "127.0.0.1:0".to_string(),
-            advertise: None,
-            seeds: Vec::new(),
-            cluster_name: "chorus".to_string(),
-            kinds: Vec::new(),
-            gossip: GossipConfig::new(),
-            transport: TransportConfig::new(),
-            pub_sub: PubSubConfig::new(),
-            subscription_buffer: crate::tokio_pub_sub::DEFAULT_SUBSCRIPTION_BUFFER,
+            settings: crate::NodeConfig::new(),
             incarnation: None,
             rng_seed: None,
-            leave_timeout: Duration::from_secs(2),
-            event_buffer: 1_024,
             events: None,
-            admin_addr: None,
-            metrics_max_topics: crate::admin::MAX_EXPORTED_TOPICS,
         }
     }
 
@@ -86,14 +62,14 @@ impl ClusterBuilder {
     /// ports repeat across hosts: give nodes on several hosts a name of their own.
     #[must_use]
     pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
+        self.settings.name = Some(name.into());
         self
     }
 
     /// The address to listen on (default `127.0.0.1:0`, a free port).
     #[must_use]
     pub fn bind(mut self, address: impl Into<String>) -> Self {
-        self.bind = address.into();
+        self.settings.bind = address.into();
         self
     }
 
@@ -103,7 +79,7 @@ impl ClusterBuilder {
     /// refuses to start without it.
     #[must_use]
     pub fn advertise(mut self, address: impl Into<String>) -> Self {
-        self.advertise = Some(address.into());
+        self.settings.advertise = Some(address.into());
         self
     }
 
@@ -113,7 +89,7 @@ impl ClusterBuilder {
     /// is logged as a warning and looked up again; the node starts anyway.
     #[must_use]
     pub fn seed(mut self, address: impl Into<String>) -> Self {
-        self.seeds.push(address.into());
+        self.settings.seeds.push(address.into());
         self
     }
 
@@ -124,14 +100,16 @@ impl ClusterBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.seeds.extend(addresses.into_iter().map(Into::into));
+        self.settings
+            .seeds
+            .extend(addresses.into_iter().map(Into::into));
         self
     }
 
     /// The cluster's name (default `chorus`): nodes of another cluster are refused.
     #[must_use]
     pub fn cluster_name(mut self, name: impl Into<String>) -> Self {
-        self.cluster_name = name.into();
+        self.settings.cluster_name = name.into();
         self
     }
 
@@ -142,21 +120,21 @@ impl ClusterBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.kinds = kinds.into_iter().map(Into::into).collect();
+        self.settings.kinds = kinds.into_iter().map(Into::into).collect();
         self
     }
 
     /// Gossip settings (default `GossipConfig::new()`).
     #[must_use]
     pub fn gossip_config(mut self, config: GossipConfig) -> Self {
-        self.gossip = config;
+        self.settings.gossip = config;
         self
     }
 
     /// Transport settings.
     #[must_use]
     pub fn transport_config(mut self, config: TransportConfig) -> Self {
-        self.transport = config;
+        self.settings.transport = config;
         self
     }
 
@@ -166,7 +144,7 @@ impl ClusterBuilder {
     /// refuses to start (`StartupFailed`).
     #[must_use]
     pub fn pub_sub_config(mut self, config: PubSubConfig) -> Self {
-        self.pub_sub = config;
+        self.settings.pub_sub = config;
         self
     }
 
@@ -176,7 +154,7 @@ impl ClusterBuilder {
     /// `PubSubEvent::DeliveryDropped`; group deliveries are never dropped.
     #[must_use]
     pub fn subscription_buffer(mut self, deliveries: usize) -> Self {
-        self.subscription_buffer = deliveries;
+        self.settings.subscription_buffer = deliveries;
         self
     }
 
@@ -194,7 +172,7 @@ impl ClusterBuilder {
     /// `NodeError::LeaveTimedOut` with the peers that did not acknowledge.
     #[must_use]
     pub fn leave_timeout(mut self, timeout: Duration) -> Self {
-        self.leave_timeout = timeout;
+        self.settings.leave_timeout = timeout;
         self
     }
 
@@ -202,7 +180,7 @@ impl ClusterBuilder {
     /// (default 1,024; from 1 to 1,048,576, a value outside is brought to the bound).
     #[must_use]
     pub fn event_buffer(mut self, events: usize) -> Self {
-        self.event_buffer = events;
+        self.settings.event_buffer = events;
         self
     }
 
@@ -215,7 +193,7 @@ impl ClusterBuilder {
     /// stops with the node (shutdown, abort or the last handle dropped).
     #[must_use]
     pub fn admin_addr(mut self, address: impl Into<String>) -> Self {
-        self.admin_addr = Some(address.into());
+        self.settings.metrics_addr = Some(address.into());
         self
     }
 
@@ -224,7 +202,7 @@ impl ClusterBuilder {
     /// bounded whatever topics peers make this node deliver.
     #[must_use]
     pub fn metrics_max_topics(mut self, topics: usize) -> Self {
-        self.metrics_max_topics = topics;
+        self.settings.metrics_max_topics = topics;
         self
     }
 
@@ -244,37 +222,7 @@ impl ClusterBuilder {
     /// ```
     #[must_use]
     pub fn config(mut self, config: crate::NodeConfig) -> Self {
-        // Destructured, so that a setting added to `NodeConfig` cannot be forgotten here.
-        let crate::NodeConfig {
-            name,
-            bind,
-            advertise,
-            seeds,
-            cluster_name,
-            kinds,
-            leave_timeout,
-            event_buffer,
-            subscription_buffer,
-            metrics_addr,
-            metrics_max_topics,
-            gossip,
-            transport,
-            pub_sub,
-        } = config;
-        self.name = name;
-        self.bind = bind;
-        self.advertise = advertise;
-        self.seeds = seeds;
-        self.cluster_name = cluster_name;
-        self.kinds = kinds;
-        self.leave_timeout = leave_timeout;
-        self.event_buffer = event_buffer;
-        self.subscription_buffer = subscription_buffer;
-        self.admin_addr = metrics_addr;
-        self.metrics_max_topics = metrics_max_topics;
-        self.gossip = gossip;
-        self.transport = transport;
-        self.pub_sub = pub_sub;
+        self.settings = config;
         self
     }
 
@@ -308,22 +256,23 @@ impl ClusterBuilder {
         let incarnation = self.incarnation.unwrap_or_else(now_millis);
         let (name, bind, listener) = self.name_and_listener();
         let member = MemberId::new(&name, incarnation);
-        let pub_sub = TokioPubSub::new(self.pub_sub.clone())
-            .with_subscription_buffer(self.subscription_buffer)
-            .with_max_frame_bytes(self.transport.max_frame_bytes);
-        let gossiper = TokioGossiper::new(self.gossip, events.clone()).with_pub_sub(&pub_sub);
+        let pub_sub = TokioPubSub::new(self.settings.pub_sub.clone())
+            .with_subscription_buffer(self.settings.subscription_buffer)
+            .with_max_frame_bytes(self.settings.transport.max_frame_bytes);
+        let gossiper =
+            TokioGossiper::new(self.settings.gossip, events.clone()).with_pub_sub(&pub_sub);
         let gossip = gossiper.handle();
         let snapshot = gossiper.snapshot();
         let provider = LocalClusterProvider::new(
             LocalClusterProviderConfig {
                 bind,
-                advertise: self.advertise.clone(),
-                seeds: self.seeds.clone(),
-                cluster_name: self.cluster_name.clone(),
+                advertise: self.settings.advertise.clone(),
+                seeds: self.settings.seeds.clone(),
+                cluster_name: self.settings.cluster_name.clone(),
                 member: member.clone(),
-                kinds: self.kinds.clone(),
-                gossip: self.gossip,
-                transport: self.transport.clone(),
+                kinds: self.settings.kinds.clone(),
+                gossip: self.settings.gossip,
+                transport: self.settings.transport.clone(),
                 rng_seed: self.rng_seed.unwrap_or(incarnation ^ 0x9e37_79b9_7f4a_7c15),
             },
             gossip.clone(),
@@ -333,8 +282,8 @@ impl ClusterBuilder {
             Some(listener) => provider.with_listener(listener),
             None => provider,
         };
-        let mut config = ClusterConfig::new(self.cluster_name.clone(), member);
-        for kind in &self.kinds {
+        let mut config = ClusterConfig::new(self.settings.cluster_name.clone(), member);
+        for kind in &self.settings.kinds {
             if !config.kinds.contains(kind) {
                 config.kinds.push(kind.clone());
             }
@@ -361,12 +310,16 @@ impl ClusterBuilder {
             gossip,
             events,
             transport,
-            self.leave_timeout,
-            self.event_buffer,
+            self.settings.leave_timeout,
+            self.settings.event_buffer,
             snapshot,
         );
         if let Some((address, listener)) = admin {
-            match AdminServer::serve(listener, cluster.downgrade(), self.metrics_max_topics) {
+            match AdminServer::serve(
+                listener,
+                cluster.downgrade(),
+                self.settings.metrics_max_topics,
+            ) {
                 Ok(server) => cluster.set_admin(server),
                 Err(e) => {
                     let _ = cluster.clone().shutdown().await;
@@ -381,7 +334,7 @@ impl ClusterBuilder {
 impl ClusterBuilder {
     /// The admin endpoint's listener, bound before anything starts.
     fn admin_listener(&self) -> Result<Option<(String, std::net::TcpListener)>, ClusterError> {
-        let Some(address) = &self.admin_addr else {
+        let Some(address) = &self.settings.metrics_addr else {
             return Ok(None);
         };
         match AdminServer::bind(address) {
@@ -397,10 +350,10 @@ impl ClusterBuilder {
     /// provider. If binding fails here, the provider tries again and reports the failure
     /// as `StartupFailed`, as with a name.
     fn name_and_listener(&self) -> (String, String, Option<std::net::TcpListener>) {
-        if let Some(name) = &self.name {
-            return (name.clone(), self.bind.clone(), None);
+        if let Some(name) = &self.settings.name {
+            return (name.clone(), self.settings.bind.clone(), None);
         }
-        let bound = std::net::TcpListener::bind(&self.bind)
+        let bound = std::net::TcpListener::bind(&self.settings.bind)
             .and_then(|listener| listener.local_addr().map(|address| (listener, address)));
         match bound {
             Ok((listener, address)) => (
@@ -408,7 +361,11 @@ impl ClusterBuilder {
                 address.to_string(),
                 Some(listener),
             ),
-            Err(_) => (default_name(&self.bind), self.bind.clone(), None),
+            Err(_) => (
+                default_name(&self.settings.bind),
+                self.settings.bind.clone(),
+                None,
+            ),
         }
     }
 }

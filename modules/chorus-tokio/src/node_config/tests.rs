@@ -253,14 +253,6 @@ fn a_file_that_cannot_be_read_names_its_path() {
 }
 
 #[test]
-fn the_default_configuration_is_the_builders_default() {
-    assert_eq!(
-        format!("{:?}", ClusterBuilder::new().config(NodeConfig::default())),
-        format!("{:?}", ClusterBuilder::new())
-    );
-}
-
-#[test]
 fn the_builder_applies_every_setting_of_a_configuration() {
     let config = NodeConfig {
         name: Some("n".to_string()),
